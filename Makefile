@@ -1,0 +1,63 @@
+# The CNN visualization course. Two commands for newcomers:
+#   make lab    set everything up and open the course in JupyterLab
+#   make test   set everything up and run all tests (offline profile)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The offline profile and the short loop budget are what CI runs.
+TEST_ENV := VISLIB_MODEL=fashion_cnn VISLIB_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
+PORT ?= 8888
+
+.PHONY: setup lab test unit lessons html bench offline-data clean help
+
+help:
+	@echo "make lab    - set up .venv and open the lessons in JupyterLab"
+	@echo "make test   - set up and run unit tests + every lesson (offline profile fashion_cnn)"
+	@echo "make html   - execute every lesson (VISLIB_MODEL selects the profile) into site/"
+	@echo "make bench  - run benchmarks/ and write benchmarks/RESULTS.md"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing requirements into $(VENV) (a few minutes the first time)"
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -r requirements.txt
+	@$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Fashion-MNIST without network: Keras cache, else Debian's dataset-fashion-mnist.
+offline-data: setup
+	@$(BIN)/python -c "import vislib.data as d; d.ensure_fashion_mnist()" \
+	  || echo "warning: no offline Fashion-MNIST; Keras will try to download it"
+
+lab: setup
+	@if [ -n "$$DISPLAY" ] || [ "$$(uname)" = Darwin ]; then \
+	  $(BIN)/jupyter lab --notebook-dir=lessons --port=$(PORT); \
+	else \
+	  echo "no display: open the URL printed below in your browser"; \
+	  $(BIN)/jupyter lab --notebook-dir=lessons --no-browser --ip=127.0.0.1 --port=$(PORT); \
+	fi
+
+unit: setup offline-data
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+lessons: setup offline-data
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider --durations=0
+
+test: setup offline-data
+	@start=$$(date +%s); \
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider --durations=10 && \
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider --durations=0; \
+	rc=$$?; echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+html: setup
+	$(BIN)/python tools/build_site.py --out site
+
+bench: setup offline-data
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf site .pytest_cache

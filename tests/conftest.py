@@ -1,0 +1,110 @@
+"""Shared fixtures: tiny models with known answers, the trained offline model,
+and the ImageNet architectures with random weights (built once per session)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore", message=".*structure of `inputs` doesn't match.*")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import vislib  # noqa: E402
+from vislib.profiles import CourseModel, as_course  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    """The trained offline course model (trained once, then cached)."""
+    return vislib.load_model("fashion_cnn")
+
+
+@pytest.fixture(scope="session")
+def fashion_gap():
+    """The second offline course model (conv + global average pooling)."""
+    return vislib.load_model("fashion_gap")
+
+
+@pytest.fixture(scope="session")
+def fashion_data():
+    return vislib.fashion_mnist()
+
+
+@pytest.fixture(scope="session")
+def vgg16_random():
+    """VGG16's architecture with random weights (costs what the real one does)."""
+    keras.utils.set_random_seed(0)
+    return vislib.load_model("vgg16", weights=None)
+
+
+@pytest.fixture(scope="session")
+def mobilenet_random():
+    keras.utils.set_random_seed(0)
+    return vislib.load_model("mobilenet_v2", weights=None)
+
+
+@pytest.fixture(scope="session")
+def resnet_random():
+    keras.utils.set_random_seed(0)
+    return vislib.load_model("resnet50", weights=None)
+
+
+@pytest.fixture(params=["vgg16", "mobilenet_v2"], scope="session")
+def imagenet_random(request, vgg16_random, mobilenet_random):
+    """Each default-user architecture in turn, random weights."""
+    return {"vgg16": vgg16_random, "mobilenet_v2": mobilenet_random}[request.param]
+
+
+def quadrant_model(size: int = 16, channels: int = 3, classes: int = 2) -> keras.Model:
+    """A conv model whose class-0 score depends only on the top-left quadrant.
+
+    Class 0's logit = sum of relu(conv(x)) over the top-left quadrant; class 1
+    = the same over the bottom-right quadrant. Every attribution method must
+    put class 0's maximum in the top-left quadrant.
+    """
+    inp = keras.Input((size, size, channels), name="input")
+    conv = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv",
+                               kernel_initializer=keras.initializers.Constant(0.1),
+                               bias_initializer=keras.initializers.Constant(0.01))(inp)
+    half = size // 2
+    mask = np.zeros((1, size, size, 1), np.float32)
+    mask[:, :half, :half] = 1
+    mask2 = np.zeros_like(mask)
+    mask2[:, half:, half:] = 1
+    a = keras.layers.Lambda(lambda t: keras.ops.sum(t * mask, axis=(1, 2, 3))[:, None], name="q0")(conv)
+    b = keras.layers.Lambda(lambda t: keras.ops.sum(t * mask2, axis=(1, 2, 3))[:, None], name="q1")(conv)
+    logits = keras.layers.Concatenate(name="logits")([a, b])
+    out = keras.layers.Activation("softmax", name="predictions")(logits)
+    return keras.Model(inp, out, name="quadrant")
+
+
+@pytest.fixture
+def quadrant():
+    return quadrant_model()
+
+
+def tiny_cnn(size: int = 12, channels: int = 3, classes: int = 3, seed: int = 0, gap: bool = False) -> keras.Model:
+    """A small random functional CNN with a softmax Dense head."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((size, size, channels), name="input")
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1")(inp)
+    x = keras.layers.MaxPooling2D(name="pool1")(x)
+    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x) if gap else keras.layers.Flatten(name="flatten")(x)
+    out = keras.layers.Dense(classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="tiny")
+
+
+@pytest.fixture
+def tiny():
+    return tiny_cnn()
+
+
+def course_from(model: keras.Model, pixel_range=(0.0, 1.0)) -> CourseModel:
+    """Wrap a test model as a CourseModel with an explicit pixel range."""
+    import dataclasses
+    return dataclasses.replace(as_course(model), pixel_range=pixel_range)

@@ -1,0 +1,160 @@
+"""Shared model plumbing, written once: the sub-model that exposes inner
+layers together with the pre-softmax class scores, and gradients through it.
+
+Every explanation method goes through :func:`forward` so that
+
+* the score is the pre-softmax logit (Simonyan et al. 2014 explain why the
+  softmax output is the wrong thing to differentiate),
+* the caller's model is never modified (no activation is swapped; the last
+  Dense layer's kernel is applied by hand to its input instead), and
+* a sub-model is built once per (model, layers) and reused across calls.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+_SOFTMAX = keras.activations.get("softmax")
+_cache: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+
+
+def _model_cache(model: keras.Model) -> dict:
+    try:
+        return _cache.setdefault(model, {})
+    except TypeError:  # unhashable or not weak-referenceable: no caching
+        return {}
+
+
+def layer_names(model: keras.Model) -> list[str]:
+    """Names of all layers of ``model`` in order."""
+    return [layer.name for layer in model.layers]
+
+
+def conv_layer_names(model: keras.Model) -> list[str]:
+    """Names of the layers whose output is a 4-D feature map with learned
+    spatial kernels (Conv2D, DepthwiseConv2D, SeparableConv2D), in order."""
+    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+    return [layer.name for layer in model.layers if isinstance(layer, kinds)]
+
+
+def spatial_layer_names(model: keras.Model) -> list[str]:
+    """Names of all layers with a 4-D (N, H, W, C) output (conv, pooling,
+    activation, ...): the layers Grad-CAM or activations can look at."""
+    out = []
+    for layer in model.layers:
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):
+            continue
+        if len(shape) == 4 and not isinstance(layer, keras.layers.InputLayer):
+            out.append(layer.name)
+    return out
+
+
+def check_layer(model: keras.Model, name: str, valid: Sequence[str] | None = None,
+                what: str = "layer") -> str:
+    """Return ``name`` if it is one of ``valid`` (default: all layers of the
+    model); else raise a ValueError listing the valid names."""
+    valid = list(valid) if valid is not None else layer_names(model)
+    if not isinstance(name, str) or name not in valid:
+        raise ValueError(f"unknown {what} {name!r} for model {model.name!r}; valid choices: {valid}")
+    return name
+
+
+def _score_head(model: keras.Model):
+    """(tensor feeding the scores, function mapping it to pre-softmax scores)."""
+    last = model.layers[-1]
+    act = getattr(last, "activation", None)
+    if isinstance(last, keras.layers.Activation) and act is _SOFTMAX:
+        return last.input, None
+    if isinstance(last, keras.layers.Dense) and act is _SOFTMAX:
+        kernel, bias = last.kernel, last.bias
+
+        def head(h):
+            z = ops.matmul(h, kernel)
+            return z + bias if bias is not None else z
+
+        return last.input, head
+    if isinstance(last, keras.layers.Softmax):
+        return last.input, None
+    return model.outputs[0], None
+
+
+def forward(model: keras.Model, layers: Sequence[str] = ()) -> Callable:
+    """A function ``f(x) -> (list of layer outputs, logits)`` for ``model``.
+
+    ``x`` is the model's own (preprocessed) input. The function is built once
+    per (model, layers) and cached while the model lives.
+
+    Args:
+        model: A functional Keras model whose last layer is the classifier.
+        layers: Names of inner layers whose outputs are wanted too.
+
+    Raises:
+        ValueError: A layer name the model does not have.
+    """
+    layers = tuple(layers)
+    names = layer_names(model)
+    for name in layers:
+        check_layer(model, name, names)
+    cache = _model_cache(model)
+    key = ("forward", layers)
+    if key in cache:
+        return cache[key]
+    feed, head = _score_head(model)
+    outputs = [model.get_layer(name).output for name in layers] + [feed]
+    try:
+        sub = keras.Model(model.inputs, outputs, name=f"{model.name}_exposed")
+    except ValueError as err:  # e.g. a nested base model (see FACTS.md)
+        raise ValueError(f"cannot expose layers {list(layers)} of model {model.name!r}: {err}. "
+                         "Build nested bases on the outer input "
+                         "(e.g. VGG16(include_top=False, input_tensor=inp)).") from err
+
+    def run(x):
+        outs = sub(x, training=False)
+        if not isinstance(outs, (list, tuple)):
+            outs = [outs]
+        outs = list(outs)
+        logits = outs.pop()
+        if head is not None:
+            logits = head(logits)
+        return outs, logits
+
+    cache[key] = run
+    return run
+
+
+def logits(model: keras.Model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Pre-softmax class scores of ``model`` for preprocessed inputs ``x`` (N, ...)."""
+    run = forward(model)
+    out = [np.asarray(run(tf.convert_to_tensor(x[i:i + batch_size]))[1])
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out).astype(np.float32)
+
+
+def batch_size_for(model: keras.Model, budget_mb: float = 256.0) -> int:
+    """A batch size sized from the model's activations, so big models (VGG16)
+    stay under Binder's 2 GB while small ones run in large batches.
+
+    The estimate is the float32 size of all layer outputs for one image.
+    """
+    cache = _model_cache(model)
+    if "batch_size" in cache:
+        return cache["batch_size"]
+    per_image = 0
+    for layer in model.layers:
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):
+            continue
+        per_image += int(np.prod([d for d in shape[1:] if d is not None]))
+    mb = per_image * 4 * 3 / 2**20  # activations plus gradients, with headroom
+    size = int(max(1, min(256, budget_mb // max(mb, 1e-3))))
+    cache["batch_size"] = size
+    return size

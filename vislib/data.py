@@ -1,0 +1,485 @@
+"""Images and datasets for the course: photographs that ship inside installed
+packages, your own files and URLs, Fashion-MNIST, and the TF flowers photos.
+
+Run ``python -m vislib.data prefetch [PROFILE ...]`` once online to put
+everything a profile needs into the Keras cache (used by ``binder/postBuild``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import in_range
+from ._config import keras_home, repo_data_dir
+
+MAX_PIXELS = 50_000_000  # larger images are refused (a 7000x7000 photo is 49 M)
+FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+FASHION_FILES = ["train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"]
+FLOWERS_URL = "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
+FLOWER_CLASSES = ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
+
+
+# ----------------------------------------------------------------- pixels
+def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """Convert an image array to RGB uint8 (H, W, 3).
+
+    Grayscale (H, W) or (H, W, 1), gray+alpha, RGB, RGBA (composited on
+    white), bool, 16-bit integers (scaled by their range) and floats in
+    [0, 1] or [0, 255] are accepted.
+
+    Raises:
+        ValueError: Empty arrays, other ranks or channel counts, NaNs.
+    """
+    arr = np.asarray(image)
+    if arr.size == 0:
+        raise ValueError(f"image is empty (shape {arr.shape})")
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)):
+        raise ValueError(f"image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape {arr.shape}")
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    elif arr.dtype == np.uint8:
+        pass
+    elif np.issubdtype(arr.dtype, np.integer):
+        hi = 65535 if arr.max() > 255 else 255
+        arr = np.clip(arr.astype(np.float64) * 255.0 / hi, 0, 255).round().astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("image contains NaN or infinite values")
+        scale = 255.0 if arr.max() <= 1.0 else 1.0
+        arr = np.clip(arr * scale, 0, 255).round().astype(np.uint8)
+    else:
+        raise ValueError(f"image dtype {arr.dtype} is not a pixel type")
+    if arr.ndim == 2:
+        return np.repeat(arr[..., None], 3, axis=-1)
+    if arr.shape[-1] == 2:  # gray + alpha
+        arr = np.concatenate([np.repeat(arr[..., :1], 3, -1), arr[..., 1:]], -1)
+    if arr.shape[-1] == 4:
+        alpha = arr[..., 3:].astype(np.float32) / 255.0
+        rgb = arr[..., :3].astype(np.float32) * alpha + 255.0 * (1 - alpha)
+        return rgb.round().astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def resize(image: np.ndarray, size: tuple[int, int] | int | None) -> np.ndarray:
+    """Resize an RGB uint8 image to (height, width) with bilinear filtering."""
+    if size is None:
+        return image
+    if isinstance(size, (int, np.integer)):
+        size = (int(size), int(size))
+    if len(size) != 2 or min(size) < 1 or max(size) > 8192:
+        raise ValueError(f"size must be (height, width) between 1 and 8192; got {size!r}")
+    if image.shape[:2] == tuple(size):
+        return image
+    from PIL import Image
+    return np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BILINEAR))
+
+
+def _pil_to_rgb(img) -> np.ndarray:
+    from PIL import Image
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if arr.max() > 255 else 255.0
+        return to_rgb_uint8(np.clip(arr / hi, 0, 1).astype(np.float32))
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        span = float(arr.max() - arr.min()) or 1.0
+        return to_rgb_uint8((arr - arr.min()) / span)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        return to_rgb_uint8(np.asarray(rgba))
+    return np.asarray(img.convert("RGB"))
+
+
+def load_image(path_or_url, size: tuple[int, int] | int | None = None) -> np.ndarray:
+    """Read a photo as RGB uint8 (H, W, 3), optionally resized to ``size``.
+
+    Files and http(s) URLs (URLs are downloaded once through Keras's cache).
+    Grayscale, RGBA, palette, 16-bit, float and CMYK images become RGB.
+
+    Args:
+        path_or_url: A file path or an http(s) URL.
+        size: (height, width) or one int for a square; None keeps the size.
+
+    Raises:
+        ValueError: Missing or unreadable file, not an image, an empty image,
+            or one larger than 50 megapixels; the message names the path.
+    """
+    from PIL import Image, UnidentifiedImageError
+    src = str(path_or_url)
+    if src.startswith(("http://", "https://")):
+        import keras
+        name = "vislib_" + str(abs(hash(src))) + Path(src.split("?")[0]).suffix
+        try:
+            src = keras.utils.get_file(name, src, cache_subdir="vislib_images")
+        except Exception as err:
+            raise ValueError(f"could not download {path_or_url!r}: {err}") from err
+    path = Path(src)
+    if not path.exists():
+        raise ValueError(f"no such image file: {str(path)!r}")
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder, not an image file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"image file {str(path)!r} is empty (0 bytes)")
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h == 0:
+                    raise ValueError(f"image {str(path)!r} has no pixels ({w}x{h})")
+                if w * h > MAX_PIXELS:
+                    raise ValueError(f"image {str(path)!r} is {w}x{h} = {w * h / 1e6:.0f} megapixels; "
+                                     f"the limit is {MAX_PIXELS / 1e6:.0f}; downscale it first")
+                img.load()
+                rgb = _pil_to_rgb(img)
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ValueError(f"{str(path)!r} is not a readable image (or is too large): {err}") from err
+    except OSError as err:
+        raise ValueError(f"could not read image {str(path)!r}: {err}") from err
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    return resize(rgb, size)
+
+
+# ----------------------------------------------------------- sample photos
+@dataclass(frozen=True)
+class SampleImage:
+    """A photograph shipped inside an installed package, with its annotation.
+
+    Attributes:
+        name: Short name (``chelsea``, ``coffee``, ...).
+        image: RGB uint8 (H, W, 3) at its original size.
+        label: ImageNet class index of the main object, or None.
+        label_name: ImageNet class name, or None.
+        boxes: Hand-annotated boxes (x0, y0, x1, y1) in original pixels.
+        what: What each box shows.
+    """
+
+    name: str
+    image: np.ndarray
+    label: int | None
+    label_name: str | None
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    what: list[str] = field(default_factory=list)
+
+    def boxes_at(self, size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+        """The boxes scaled to an image resized to (height, width)."""
+        sy, sx = size[0] / self.image.shape[0], size[1] / self.image.shape[1]
+        return [(int(round(x0 * sx)), int(round(y0 * sy)), int(round(x1 * sx)), int(round(y1 * sy)))
+                for x0, y0, x1, y1 in self.boxes]
+
+
+def _sample_loaders():
+    import skimage.data as sk
+    from sklearn.datasets import load_sample_image
+    return {"chelsea": sk.chelsea, "coffee": sk.coffee, "astronaut": sk.astronaut,
+            "rocket": sk.rocket, "china": lambda: load_sample_image("china.jpg"),
+            "flower": lambda: load_sample_image("flower.jpg")}
+
+
+def annotations() -> dict:
+    """The hand-made annotations of the sample images (``data/annotations.json``)."""
+    path = repo_data_dir() / "annotations.json"
+    if not path.exists():
+        raise ValueError(f"annotations not found at {str(path)!r}; set VISLIB_DATA to the course's data/ folder")
+    return {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
+
+
+def sample_images(names: list[str] | None = None) -> list[SampleImage]:
+    """Named RGB photographs that ship with scikit-image and scikit-learn.
+
+    Args:
+        names: Subset to load; default all (chelsea, coffee, astronaut,
+            rocket, china, flower).
+
+    Raises:
+        ValueError: An unknown name (the valid ones are listed).
+    """
+    loaders = _sample_loaders()
+    ann = annotations()
+    names = list(loaders) if names is None else list(names)
+    out = []
+    for name in names:
+        if name not in loaders:
+            raise ValueError(f"unknown sample image {name!r}; valid choices: {list(loaders)}")
+        a = ann.get(name, {})
+        out.append(SampleImage(name=name, image=to_rgb_uint8(loaders[name]()), label=a.get("label"),
+                               label_name=a.get("label_name"),
+                               boxes=[tuple(b["box"]) for b in a.get("boxes", [])],
+                               what=[b["what"] for b in a.get("boxes", [])]))
+    return out
+
+
+# ------------------------------------------------------------ Fashion-MNIST
+class FashionMNIST(NamedTuple):
+    """Fashion-MNIST as uint8 arrays: ``train=(x, y)``, ``test=(x, y)``."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    class_names: list[str]
+
+
+def _fashion_cache() -> Path:
+    return keras_home() / "datasets" / "fashion-mnist"
+
+
+def ensure_fashion_mnist(verbose: bool = True, install: bool = True) -> Path:
+    """Make Fashion-MNIST loadable without network.
+
+    If the four files are not in the Keras cache, copy them from Debian's
+    ``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist``),
+    installing that package first when it is missing and we are root.
+
+    Returns:
+        The cache folder holding the four ``*.gz`` files.
+
+    Raises:
+        RuntimeError: No copy can be found or installed (then Keras will try
+            to download on first use).
+    """
+    dest = _fashion_cache()
+    if all((dest / f).exists() for f in FASHION_FILES):
+        return dest
+    if not all((FASHION_DEBIAN / f).exists() for f in FASHION_FILES):
+        if install and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+            if verbose:
+                print("vislib: installing Debian's dataset-fashion-mnist (offline copy of Fashion-MNIST)")
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+            subprocess.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"], **quiet)
+            if not (FASHION_DEBIAN / FASHION_FILES[0]).exists():
+                subprocess.run(["apt-get", "update", "-qq"], **quiet)
+                subprocess.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"], **quiet)
+    if not all((FASHION_DEBIAN / f).exists() for f in FASHION_FILES):
+        raise RuntimeError(f"Fashion-MNIST is neither in {dest} nor in {FASHION_DEBIAN} "
+                           "(apt-get install dataset-fashion-mnist, or connect to the internet)")
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in FASHION_FILES:
+        shutil.copy2(FASHION_DEBIAN / f, dest / f)
+    if verbose:
+        print(f"vislib: copied Fashion-MNIST from {FASHION_DEBIAN} to {dest}")
+    return dest
+
+
+_FASHION: FashionMNIST | None = None
+
+
+def fashion_mnist() -> FashionMNIST:
+    """Fashion-MNIST (Xiao et al. 2017) through ``keras.datasets``, with class names.
+
+    Falls back to Debian's offline copy when the download fails. Cached in
+    memory after the first call.
+    """
+    global _FASHION
+    if _FASHION is not None:
+        return _FASHION
+    import keras
+    from .course_models import FASHION_CLASSES
+    try:
+        (x, y), (xt, yt) = keras.datasets.fashion_mnist.load_data()
+    except Exception:
+        ensure_fashion_mnist()
+        (x, y), (xt, yt) = keras.datasets.fashion_mnist.load_data()
+    _FASHION = FashionMNIST((x, y), (xt, yt), list(FASHION_CLASSES))
+    return _FASHION
+
+
+def object_boxes(images: np.ndarray, threshold: float = 0.1) -> list[tuple[int, int, int, int]]:
+    """One box (x0, y0, x1, y1) per image around its non-background pixels.
+
+    For Fashion-MNIST (black background) this is the item's bounding box, the
+    offline stand-in for hand-drawn boxes.
+    """
+    arr = np.asarray(images, dtype=np.float32)
+    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] in (1, 3)):
+        arr = arr[None]
+    if arr.ndim == 4:
+        arr = arr.max(axis=-1)
+    out = []
+    for im in arr:
+        mask = im > threshold * max(float(im.max()), 1e-6)
+        if not mask.any():
+            out.append((0, 0, im.shape[1], im.shape[0]))
+            continue
+        ys, xs = np.nonzero(mask)
+        out.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    return out
+
+
+# ------------------------------------------------------------------ flowers
+def flowers(size: tuple[int, int] = (224, 224), as_arrays: bool = True, limit: int | None = None,
+            split: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 0):
+    """The TF flowers photos (5 classes, 3670 images) with a train/val/test split.
+
+    Downloads ``flower_photos.tgz`` once through ``keras.utils.get_file``.
+
+    Args:
+        size: (height, width) the photos are resized to.
+        as_arrays: Return uint8 arrays; else ``tf.data.Dataset`` objects.
+        limit: Use at most this many photos per class (None: all).
+        split: Fractions for train, validation and test.
+        seed: Shuffling seed of the split.
+
+    Returns:
+        ``{"train": (x, y), "val": (x, y), "test": (x, y), "class_names": [...]}``.
+
+    Raises:
+        RuntimeError: The archive can be neither found nor downloaded.
+    """
+    import keras
+    if abs(sum(split) - 1.0) > 1e-6 or min(split) <= 0:
+        raise ValueError(f"split must be three positive fractions summing to 1; got {split!r}")
+    try:
+        root = Path(keras.utils.get_file("flower_photos", FLOWERS_URL, untar=True))
+    except Exception as err:
+        raise RuntimeError("the TF flowers photos could not be downloaded "
+                           f"({type(err).__name__}); connect once or run "
+                           "`python -m vislib.data prefetch flowers`") from err
+    if (root / "flower_photos").is_dir():
+        root = root / "flower_photos"
+    rng = np.random.default_rng(seed)
+    parts = {"train": ([], []), "val": ([], []), "test": ([], [])}
+    for label, cls in enumerate(FLOWER_CLASSES):
+        files = sorted((root / cls).glob("*.jpg"))
+        rng.shuffle(files)
+        files = files[:limit] if limit else files
+        n_tr, n_va = int(len(files) * split[0]), int(len(files) * split[1])
+        for part, chunk in (("train", files[:n_tr]), ("val", files[n_tr:n_tr + n_va]),
+                            ("test", files[n_tr + n_va:])):
+            parts[part][0].extend(chunk)
+            parts[part][1].extend([label] * len(chunk))
+    out = {"class_names": list(FLOWER_CLASSES)}
+    for part, (files, labels) in parts.items():
+        if as_arrays:
+            out[part] = (np.stack([load_image(f, size) for f in files]), np.array(labels))
+        else:
+            import tensorflow as tf
+            ds = tf.data.Dataset.from_tensor_slices(([str(f) for f in files], labels))
+
+            def read(path, label):
+                img = tf.image.decode_jpeg(tf.io.read_file(path), channels=3)
+                return tf.image.resize(img, size), label
+            out[part] = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
+    return out
+
+
+# ----------------------------------------------------------------- examples
+def examples(course, n: int = 6, seed: int = 0):
+    """A few labelled example images that suit ``course``'s profile.
+
+    ImageNet profiles get the sample photographs (resized); the Fashion-MNIST
+    profiles get ``n`` test items, one per class first.
+
+    Returns:
+        (images float32 (N, H, W, C) in display pixels, labels (N,) with -1
+        where unknown, names list of N short titles).
+    """
+    from .profiles import as_course
+    course = as_course(course)
+    if course.channels == 1:
+        in_range(n, 1, 10000, "n", integer=True)
+        (xt, yt) = fashion_mnist().test
+        idx = [int(np.flatnonzero(yt == c)[seed]) for c in range(10)][:n]
+        if n > 10:
+            rng = np.random.default_rng(seed)
+            idx += rng.choice(np.setdiff1d(np.arange(len(yt)), idx), n - 10, replace=False).tolist()
+        images = xt[idx].astype(np.float32)[..., None]
+        labels = yt[idx].astype(np.int64)
+        names = [course.class_names[i] for i in labels]
+        return images, labels, names
+    samples = sample_images()[:n]
+    images = course.prepare([s.image for s in samples])
+    labels = np.array([s.label if s.label is not None else -1 for s in samples])
+    return images, labels, [s.name for s in samples]
+
+
+# ----------------------------------------------------------------- prefetch
+def prefetch(profiles: list[str] | None = None, verbose: bool = True) -> dict[str, str]:
+    """Download everything the given profiles need into the Keras cache.
+
+    ``vgg16``, ``mobilenet_v2``, ``resnet50``: ImageNet weights and class
+    index; ``fashion_cnn`` / ``fashion_gap``: Fashion-MNIST (from Debian when
+    offline) and the trained model; ``flowers``: the TF flowers archive.
+
+    Returns:
+        ``{item: "ok" | "failed: <why>"}``; nothing raises, so one missing
+        item does not stop the others.
+    """
+    from .profiles import PROFILES, load_model, imagenet_class_names
+    profiles = profiles or ["vgg16", "mobilenet_v2", "fashion_cnn"]
+    valid = PROFILES + ["flowers"]
+    for p in profiles:
+        if p not in valid:
+            raise ValueError(f"unknown prefetch item {p!r}; valid choices: {valid}")
+    report: dict[str, str] = {}
+
+    def step(item, fn):
+        if verbose:
+            print(f"prefetch {item} ...", flush=True)
+        try:
+            fn()
+            report[item] = "ok"
+        except Exception as err:
+            report[item] = f"failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        if verbose:
+            print(f"prefetch {item}: {report[item]}", flush=True)
+
+    for p in profiles:
+        if p == "flowers":
+            step("flowers", lambda: flowers(limit=1))
+        elif p.startswith("fashion"):
+            step("fashion_mnist", fashion_mnist)
+            step(p, lambda p=p: load_model(p))
+        else:
+            step(f"{p} weights", lambda p=p: load_model(p))
+            step("imagenet class index", lambda: _require_class_index(imagenet_class_names()))
+    return report
+
+
+def _require_class_index(names: list[str]) -> None:
+    if names[0] == "class_0":
+        raise RuntimeError("ImageNet class index not downloaded")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vislib.data prefetch [PROFILE ...]``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("prefetch", "fashion-offline"):
+        print("usage: python -m vislib.data prefetch [vgg16 mobilenet_v2 resnet50 fashion_cnn "
+              "fashion_gap flowers]\n       python -m vislib.data fashion-offline", file=sys.stderr)
+        return 2
+    if argv[0] == "fashion-offline":
+        try:
+            print(f"Fashion-MNIST ready in {ensure_fashion_mnist()}")
+            return 0
+        except RuntimeError as err:
+            print(f"vislib: {err}", file=sys.stderr)
+            return 1
+    try:
+        report = prefetch(argv[1:] or None)
+    except ValueError as err:
+        print(f"vislib: {err}", file=sys.stderr)
+        return 2
+    failed = [k for k, v in report.items() if v != "ok"]
+    print(f"prefetch: {len(report) - len(failed)} ok, {len(failed)} failed" +
+          (f" ({', '.join(failed)}); those will be fetched on first use or fall back offline" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

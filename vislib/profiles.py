@@ -1,0 +1,347 @@
+"""Model profiles: one object that carries a model and everything a lesson
+needs to know about it.
+
+``load_model()`` returns a :class:`CourseModel` for ``vgg16`` (default, the
+network of the lectures), ``mobilenet_v2`` (light, for Binder and slow CPUs),
+``resnet50`` (second ImageNet architecture) or ``fashion_cnn`` /
+``fashion_gap`` (offline course models trained by vislib on Fashion-MNIST).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+from . import _checks, _graph
+from ._config import MODEL_ENV, keras_home
+
+DEFAULT = "vgg16"
+
+
+@dataclass(frozen=True)
+class _Spec:
+    builder: Callable
+    preprocess: Callable
+    mode: str  # keras preprocessing mode: caffe | tf | unit
+    input_size: tuple[int, int]
+    first_conv: str
+    last_conv: str
+    feature_layer: str
+    weights_file: str
+    description: str
+
+
+def _imagenet_specs() -> dict[str, _Spec]:
+    apps = keras.applications
+    return {
+        "vgg16": _Spec(apps.VGG16, apps.vgg16.preprocess_input, "caffe", (224, 224),
+                       "block1_conv1", "block5_conv3", "fc2",
+                       "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+                       "VGG16 (Simonyan & Zisserman 2015), 138 M parameters, ImageNet"),
+        "mobilenet_v2": _Spec(apps.MobileNetV2, apps.mobilenet_v2.preprocess_input, "tf", (224, 224),
+                              "Conv1", "Conv_1", "global_average_pooling2d",
+                              "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
+                              "MobileNetV2 (Sandler et al. 2018), 3.5 M parameters, ImageNet"),
+        "resnet50": _Spec(apps.ResNet50, apps.resnet50.preprocess_input, "caffe", (224, 224),
+                          "conv1_conv", "conv5_block3_out", "avg_pool",
+                          "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+                          "ResNet50 (He et al. 2016), 25.6 M parameters, ImageNet"),
+    }
+
+
+OFFLINE = {
+    "fashion_cnn": ("block1_conv1", "block2_conv1", "fc7",
+                    "VGG-style CNN trained by vislib on Fashion-MNIST (offline course model)"),
+    "fashion_gap": ("conv1", "conv3", "gap",
+                    "conv + global-average-pooling CNN trained by vislib on Fashion-MNIST"),
+}
+PROFILES = ["vgg16", "mobilenet_v2", "resnet50", "fashion_cnn", "fashion_gap"]
+
+
+def _unit_preprocess(x):
+    return ops.convert_to_tensor(x, "float32") / 255.0
+
+
+def _safe(fn: Callable) -> Callable:
+    """Keras' numpy preprocessing works in place on float arrays; always go
+    through a tensor so the caller's array is never modified."""
+    def pre(x):
+        return fn(ops.convert_to_tensor(x, "float32"))
+    pre.__name__ = getattr(fn, "__module__", "preprocess").split(".")[-1] + ".preprocess_input"
+    pre.__doc__ = fn.__doc__
+    return pre
+
+
+def _deprocess_for(mode: str) -> Callable[[np.ndarray], np.ndarray]:
+    def deprocess(x):
+        x = np.array(x, dtype=np.float32, copy=True)
+        if mode == "caffe":
+            x = x + np.array([103.939, 116.779, 123.68], np.float32)
+            x = x[..., ::-1]
+        elif mode == "tf":
+            x = (x + 1.0) * 127.5
+        else:
+            x = x * 255.0
+        return np.clip(np.round(x), 0, 255).astype(np.uint8)
+    return deprocess
+
+
+@dataclass(frozen=True, eq=False)
+class CourseModel:
+    """A Keras classifier plus what lessons need to know about it.
+
+    Images handed to vislib are in *display* pixels: float or uint8 in
+    ``pixel_range`` (0-255), at ``input_size``, with ``channels`` channels.
+    ``preprocess`` maps them to the network's input; ``deprocess`` maps back.
+
+    Attributes:
+        model: The Keras model (functional; the last layer is the classifier).
+        name: Profile name.
+        input_size: (height, width) of the network input.
+        channels: 3 for RGB photographs, 1 for the Fashion-MNIST models.
+        preprocess: Display pixels -> network input (a tensor; works in a tape).
+        deprocess: Network input -> uint8 display image.
+        class_names: One name per output unit.
+        conv_layers: Conv layer names, input to output.
+        first_conv: The first conv layer (lesson 01's filters).
+        last_conv: The last conv layer (Grad-CAM's default).
+        feature_layer: The "FC7" feature layer (lesson 02).
+        pixel_range: Valid range of display pixel values.
+        weights: ``"imagenet"``, ``"trained"`` or ``None`` (random).
+        description: One line for people.
+    """
+
+    model: keras.Model
+    name: str
+    input_size: tuple[int, int]
+    channels: int
+    preprocess: Callable
+    deprocess: Callable
+    class_names: list[str]
+    conv_layers: list[str]
+    first_conv: str
+    last_conv: str
+    feature_layer: str
+    pixel_range: tuple[float, float] = (0.0, 255.0)
+    weights: str | None = None
+    description: str = ""
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (*self.input_size, self.channels)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def check(self, images, name: str = "images") -> np.ndarray:
+        """``images`` as a checked float32 NHWC batch in display pixels."""
+        return _checks.as_batch(images, self.input_shape, self.pixel_range, name)
+
+    def prepare(self, images) -> np.ndarray:
+        """Convert any image(s) to this model's input size and channels.
+
+        Accepts one image or a list/batch; grayscale, RGB and RGBA; any size.
+        Returns float32 (N, H, W, C) in display pixels (0-255).
+        """
+        from .data import to_rgb_uint8, resize
+        if isinstance(images, np.ndarray) and images.ndim == 4:
+            images = list(images)
+        elif not isinstance(images, (list, tuple)):
+            images = [images]
+        if len(images) == 0:
+            raise ValueError("prepare() got no images")
+        out = []
+        for im in images:
+            rgb = to_rgb_uint8(np.asarray(im))
+            rgb = resize(rgb, self.input_size)
+            if self.channels == 1:
+                rgb = np.round(rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+            out.append(rgb.astype(np.float32))
+        return np.stack(out)
+
+    def inputs(self, images) -> np.ndarray:
+        """Checked display images -> preprocessed network input (numpy)."""
+        return np.asarray(self.preprocess(self.check(images)))
+
+    def predict(self, images, batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (N, classes) for display images, batched."""
+        x = self.check(images)
+        bs = batch_size or _graph.batch_size_for(self.model)
+        out = [np.asarray(self.model(self.preprocess(x[i:i + bs]), training=False))
+               for i in range(0, len(x), bs)]
+        return np.concatenate(out).astype(np.float32)
+
+    def logits(self, images, batch_size: int | None = None) -> np.ndarray:
+        """Pre-softmax class scores (N, classes) for display images."""
+        x = self.check(images)
+        return _graph.logits(self.model, np.asarray(self.preprocess(x)),
+                             batch_size or _graph.batch_size_for(self.model))
+
+    def decode(self, probs, top: int = 5) -> list[list[tuple[str, float]]]:
+        """Top-``top`` (class name, probability) per row of ``probs``."""
+        probs = np.asarray(probs, dtype=np.float32)
+        if probs.ndim == 1:
+            probs = probs[None]
+        if probs.ndim != 2 or probs.shape[1] != self.num_classes:
+            raise ValueError(f"probs must have shape (N, {self.num_classes}); got {probs.shape}")
+        _checks.in_range(top, 1, self.num_classes, "top", integer=True)
+        order = np.argsort(-probs, axis=1)[:, :top]
+        return [[(self.class_names[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
+
+    def summary_line(self) -> str:
+        return (f"{self.name}: {self.description}; input {self.input_size[0]}x{self.input_size[1]}"
+                f"x{self.channels}; {self.model.count_params() / 1e6:.2f} M parameters; "
+                f"weights: {self.weights}")
+
+
+def as_course(model) -> CourseModel:
+    """Accept a :class:`CourseModel` or a bare ``keras.Model``.
+
+    A bare model is wrapped with identity preprocessing (its inputs are taken
+    as they are, no pixel range is enforced) and class names ``class_<i>``.
+    """
+    if isinstance(model, CourseModel):
+        return model
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a vislib CourseModel or a keras.Model; got {type(model).__name__}")
+    shape = tuple(model.inputs[0].shape[1:])
+    if len(shape) != 3:
+        raise ValueError(f"model input must be (H, W, C) images; got {shape}")
+    convs = _graph.conv_layer_names(model)
+    n_out = int(model.outputs[0].shape[-1])
+    ident = lambda x: ops.convert_to_tensor(x, "float32")  # noqa: E731
+    return CourseModel(
+        model=model, name=model.name, input_size=(shape[0], shape[1]), channels=shape[2],
+        preprocess=ident, deprocess=lambda x: np.asarray(x), class_names=[f"class_{i}" for i in range(n_out)],
+        conv_layers=convs, first_conv=convs[0] if convs else "", last_conv=convs[-1] if convs else "",
+        feature_layer=model.layers[-2].name if len(model.layers) > 1 else "",
+        pixel_range=(-np.inf, np.inf), weights="unknown", description="user model")
+
+
+_CLASS_INDEX: list[str] | None = None
+
+
+def imagenet_class_names() -> list[str]:
+    """The 1000 ImageNet class names (Keras's class index), or ``class_<i>``
+    with a warning when the index can be neither found nor downloaded."""
+    global _CLASS_INDEX
+    if _CLASS_INDEX is not None:
+        return _CLASS_INDEX
+    try:
+        path = keras.utils.get_file(
+            "imagenet_class_index.json",
+            "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
+            cache_subdir="models", file_hash="c2c37ea517e94d9795004a39431a14cb")
+        with open(path) as f:
+            index = json.load(f)
+        _CLASS_INDEX = [index[str(i)][1] for i in range(1000)]
+    except Exception as err:  # offline
+        warnings.warn(f"ImageNet class names unavailable ({type(err).__name__}); using class_<i>. "
+                      "Run `python -m vislib.data prefetch vgg16` once online.", stacklevel=2)
+        _CLASS_INDEX = [f"class_{i}" for i in range(1000)]
+    return _CLASS_INDEX
+
+
+def weights_cached(name: str) -> bool:
+    """Whether the ImageNet weights of profile ``name`` are in the Keras cache."""
+    spec = _imagenet_specs()[name]
+    return (keras_home() / "models" / spec.weights_file).exists()
+
+
+def _build_imagenet(name: str, weights: str | None) -> CourseModel:
+    spec = _imagenet_specs()[name]
+    net = spec.builder(weights=weights)
+    if weights is None:
+        classes = [f"class_{i}" for i in range(1000)]
+        if (keras_home() / "models" / "imagenet_class_index.json").exists():
+            classes = imagenet_class_names()
+    else:
+        classes = imagenet_class_names()
+    convs = _graph.conv_layer_names(net)
+    return CourseModel(
+        model=net, name=name, input_size=spec.input_size, channels=3,
+        preprocess=_safe(spec.preprocess), deprocess=_deprocess_for(spec.mode),
+        class_names=classes, conv_layers=convs, first_conv=spec.first_conv,
+        last_conv=spec.last_conv, feature_layer=spec.feature_layer,
+        weights=weights, description=spec.description)
+
+
+def _build_offline(name: str, weights: str | None) -> CourseModel:
+    from . import course_models
+    from .course_models import FASHION_CLASSES
+    first, last, feat, desc = OFFLINE[name]
+    if weights is None:
+        net = course_models.build(course_models.RECIPES[name])
+        kind = None
+    else:
+        net = course_models.load_or_train(name)
+        kind = "trained"
+    return CourseModel(
+        model=net, name=name, input_size=(28, 28), channels=1,
+        preprocess=_unit_preprocess, deprocess=_deprocess_for("unit"),
+        class_names=list(FASHION_CLASSES), conv_layers=_graph.conv_layer_names(net),
+        first_conv=first, last_conv=last, feature_layer=feat, weights=kind, description=desc)
+
+
+_WARNED = False
+
+
+def load_model(name: str | None = None, weights: str | None = "imagenet") -> CourseModel:
+    """Load a model profile.
+
+    The name comes from the argument, else ``$VISLIB_MODEL``, else ``vgg16``.
+    When no name was given anywhere and the ImageNet weights can be neither
+    found in the Keras cache nor downloaded, this falls back to the offline
+    ``fashion_cnn`` with one warning. A profile named explicitly never falls
+    back.
+
+    Args:
+        name: One of ``vgg16``, ``mobilenet_v2``, ``resnet50``,
+            ``fashion_cnn``, ``fashion_gap``.
+        weights: ``"imagenet"`` (ImageNet profiles; offline profiles load or
+            train their weights) or ``None`` for random weights (the
+            architecture only; used by tests).
+
+    Returns:
+        A :class:`CourseModel`.
+
+    Raises:
+        ValueError: Unknown profile or weights option.
+        RuntimeError: A named ImageNet profile whose weights cannot be had.
+    """
+    global _WARNED
+    explicit = name is not None or bool(os.environ.get(MODEL_ENV, "").strip())
+    if name is None:
+        name = os.environ.get(MODEL_ENV, "").strip() or DEFAULT
+    name = str(name).strip().lower().replace("-", "_")
+    _checks.choice(name, PROFILES, "model profile")
+    if weights not in ("imagenet", None):
+        raise ValueError(f"unknown weights {weights!r}; valid choices: ['imagenet', None]")
+    if name in OFFLINE:
+        return _build_offline(name, weights)
+    if weights is None:
+        return _build_imagenet(name, None)
+    try:
+        return _build_imagenet(name, "imagenet")
+    except Exception as err:
+        why = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        if explicit:
+            raise RuntimeError(
+                f"profile {name!r}: the ImageNet weights could not be loaded or downloaded ({why}). "
+                f"Connect to the internet once (or run `python -m vislib.data prefetch {name}`), "
+                f"or choose another profile: {PROFILES} (fashion_cnn works offline).") from err
+        if not _WARNED:
+            warnings.warn(f"vislib: no ImageNet weights for the default profile {name!r} "
+                          f"({why}); using the offline 'fashion_cnn'. Set VISLIB_MODEL to choose.",
+                          stacklevel=2)
+            _WARNED = True
+        return _build_offline("fashion_cnn", "imagenet")
