@@ -24,7 +24,7 @@ class TqdmCallback(keras.callbacks.Callback):
 
     def __init__(self, epochs: int, steps: int, desc: str = "training") -> None:
         super().__init__()
-        self._bar = tqdm(total=epochs * steps, desc=desc, leave=False)
+        self._bar = tqdm(total=epochs * steps, desc=desc, leave=False, mininterval=0.5)
         self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -33,6 +33,8 @@ class TqdmCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         self._bar.update(1)
+        if batch % 25:
+            return
         post = {k: f"{float(v):.3f}" for k, v in logs.items() if k in ("loss", "accuracy")}
         self._bar.set_postfix(epoch=self._epoch + 1, **post)
 
