@@ -29,12 +29,16 @@ def setup(model: str | None = None, seed: int = 0, weights: str | None = "imagen
         model: Profile name; default ``$VISLIB_MODEL``, else ``vgg16`` (falling
             back to the offline ``fashion_cnn`` when ImageNet weights cannot be had).
         seed: Seed for Python, NumPy and TensorFlow.
-        weights: Passed to :func:`vislib.load_model`.
+        weights: Passed to :func:`vislib.load_model`. ``VISLIB_WEIGHTS=none``
+            in the environment forces random weights (the architecture only:
+            how CI and the benchmarks run ImageNet profiles offline).
 
     Returns:
         The :class:`vislib.CourseModel` of the active profile.
     """
     quiet()
+    if os.environ.get("VISLIB_WEIGHTS", "").strip().lower() in ("none", "random"):
+        weights = None
     import keras
     import matplotlib as mpl
     keras.utils.set_random_seed(seed)
