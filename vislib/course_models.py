@@ -13,6 +13,7 @@ in about a second, a changed one retrains. Training is seeded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -53,7 +54,7 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "fashion_cnn": Recipe(name="fashion_cnn", arch="vgg", widths=(32, 64), dense=(256, 128), epochs=3),
+    "fashion_cnn": Recipe(name="fashion_cnn", arch="vgg", widths=(32, 64), dense=(256, 128), epochs=4),
     "fashion_gap": Recipe(name="fashion_gap", arch="gap", widths=(16, 32, 64), epochs=3),
 }
 
@@ -131,11 +132,33 @@ def load_or_train(name: str = "fashion_cnn", verbose: bool = True,
         raise ValueError(f"unknown course model {name!r}; valid: {sorted(RECIPES)}")
     recipe = RECIPES[name]
     path = cache_path(recipe)
-    if path.exists():
+    with _lock(path):  # two kernels starting at once train once
+        if path.exists():
+            try:
+                return keras.models.load_model(path, compile=False)
+            except Exception as err:  # a truncated cache file: retrain
+                print(f"vislib: cached {path.name} unreadable ({err}); retraining")
+        return _train_and_cache(name, recipe, path, verbose, data_fn)
+
+
+@contextlib.contextmanager
+def _lock(path: Path):
+    """An exclusive file lock next to ``path`` (no-op where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    with open(path.with_suffix(".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            return keras.models.load_model(path, compile=False)
-        except Exception as err:  # a truncated cache file: retrain
-            print(f"vislib: cached {path.name} unreadable ({err}); retraining")
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _train_and_cache(name: str, recipe: Recipe, path: Path, verbose: bool,
+                     data_fn: Callable | None) -> keras.Model:
     if data_fn is None:
         from .data import fashion_mnist
         data_fn = lambda: fashion_mnist()[:2]  # noqa: E731
