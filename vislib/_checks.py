@@ -47,7 +47,10 @@ def as_batch(images, input_shape: Sequence[int | None] | None = None,
         arr = arr[None, :, :, None]
     elif arr.ndim == 3:
         # (H, W, C) single image, or (N, H, W) batch of one-channel images.
-        if want_c == 1 and arr.shape[-1] != 1:
+        want_hw = tuple(input_shape[:2]) if input_shape is not None else None
+        batch_of_gray = want_c == 1 and (tuple(arr.shape[1:]) == want_hw or (
+            arr.shape[-1] not in (1, 3, 4) and tuple(arr.shape[:2]) != want_hw))
+        if batch_of_gray:
             arr = arr[..., None]
         else:
             arr = arr[None]
@@ -124,8 +127,10 @@ def in_range(value, low, high, name: str, integer: bool = False):
     """Check ``low <= value <= high`` (and integrality); raise a ValueError saying so."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number in [{low}, {high}]; got {value!r}")
+    if value != value:  # NaN
+        raise ValueError(f"{name} is NaN; valid: {low} <= {name} <= {high}")
     if integer and int(value) != value:
         raise ValueError(f"{name} must be a whole number in [{low}, {high}]; got {value!r}")
-    if not (low <= value <= high) or value != value:
+    if not (low <= value <= high):
         raise ValueError(f"{name}={value!r} is out of range; valid: {low} <= {name} <= {high}")
     return int(value) if integer else value

@@ -55,7 +55,8 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "fashion_cnn": Recipe(name="fashion_cnn", arch="vgg", widths=(32, 64), dense=(256, 128), epochs=4),
-    "fashion_gap": Recipe(name="fashion_gap", arch="gap", widths=(16, 32, 64), epochs=3),
+    "fashion_gap": Recipe(name="fashion_gap", arch="gap", widths=(32, 64, 128), epochs=3,
+                          learning_rate=2e-3),
 }
 
 

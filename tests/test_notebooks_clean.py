@@ -1,0 +1,44 @@
+"""Lessons are committed clean and share one setup cell and one skeleton."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+LESSONS = sorted((Path(__file__).resolve().parent.parent / "lessons").glob("[0-9][0-9]_*.ipynb"))
+SKELETON = ["What you will learn", "idea", "By hand", "With vislib", "Explore", "What to notice",
+            "Exercises", "Summary", "References"]
+
+
+def test_there_are_lessons():
+    assert LESSONS, "no lessons found"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_has_no_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_starts_with_the_shared_setup_cell(path):
+    nb = json.loads(path.read_text())
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    src = "".join(first["source"])
+    for needle in ("TF_CPP_MIN_LOG_LEVEL", "google.colab", "import vislib", "vislib.setup("):
+        assert needle in src, f"{path.name}: setup cell lacks {needle!r}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_follows_the_skeleton(path):
+    nb = json.loads(path.read_text())
+    heads = [line for c in nb["cells"] if c["cell_type"] == "markdown"
+             for line in "".join(c["source"]).splitlines() if line.startswith("#")]
+    text = "\n".join(heads).lower()
+    missing = [s for s in SKELETON if s.lower() not in text]
+    assert not missing, f"{path.name}: headings missing {missing}"
+    assert "vislib.explorer(" in path.read_text() or "explorer(" in path.read_text(), "no widget explorer"

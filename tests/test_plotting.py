@@ -1,0 +1,81 @@
+"""Drawing helpers return arrays / figures and check their input."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import vislib  # noqa: E402
+from vislib.resize import resize_maps  # noqa: E402
+
+
+def test_overlay_is_uint8_and_blends():
+    img = np.zeros((8, 8, 3), np.uint8)
+    hm = np.zeros((4, 4))
+    hm[0, 0] = 1
+    out = vislib.overlay(img, hm, alpha=1.0, cmap="gray")
+    assert out.shape == (8, 8, 3) and out.dtype == np.uint8
+    assert out[0, 0].sum() > out[7, 7].sum()
+    assert np.array_equal(vislib.overlay(img, hm, alpha=0.0), img)
+    gray = vislib.overlay(np.zeros((8, 8, 1), np.float32), np.ones((8, 8)))
+    assert gray.shape == (8, 8, 3)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"alpha": 1.5}, "alpha"), ({"cmap": "nope"}, "colormap"), ({"heatmap": np.zeros((2, 2, 2))}, "heatmap"),
+])
+def test_overlay_rejects(kwargs, match):
+    args = {"image": np.zeros((4, 4, 3)), "heatmap": np.zeros((4, 4))} | kwargs
+    with pytest.raises(ValueError, match=match):
+        vislib.overlay(**args)
+
+
+def test_normalize_map():
+    m = vislib.normalize_map(np.array([[[1.0, 3.0]], [[2.0, 2.0]]]))
+    assert m.tolist() == [[[0.0, 1.0]], [[0.0, 0.0]]]
+
+
+def test_resize_maps():
+    out = resize_maps(np.ones((2, 3, 3)), (9, 6))
+    assert out.shape == (2, 9, 6) and np.allclose(out, 1)
+    with pytest.raises(ValueError):
+        resize_maps(np.ones((3, 3)), (9, 9))
+
+
+def test_plots_return_figures_without_showing():
+    imgs = np.zeros((2, 6, 6, 3), np.uint8)
+    fig = vislib.plot_attributions(imgs, {"a": np.random.rand(2, 6, 6), "b": np.random.rand(2, 6, 6)},
+                                   titles=["x", "y"])
+    assert len(fig.axes) == 6
+    with pytest.raises(ValueError, match="maps"):
+        vislib.plot_attributions(imgs, {"a": np.random.rand(3, 6, 6)})
+    ax = vislib.plot_topk([("cat", 0.7), ("dog", 0.2)])
+    assert len(ax.patches) == 2
+    plt.close("all")
+
+
+def test_check_exercise(capsys):
+    assert vislib.check(None, 3) is None
+    assert vislib.check(3.00001, 3) is True
+    assert vislib.check([1, 2], [1, 3], hint="look again") is False
+    assert vislib.check("Cat ", "cat") is True
+    assert vislib.check(7, lambda a: a > 5) is True
+    out = capsys.readouterr().out
+    assert "not answered" in out and "look again" in out
+
+
+def test_explorer_registers_callbacks():
+    import ipywidgets as w
+    from vislib import widgets
+    calls = []
+    ex = vislib.explorer(lambda k, layer: calls.append((k, layer)), heavy=("k",),
+                         k=w.IntSlider(value=1, min=0, max=4), layer=w.Dropdown(options=["a", "b"]))
+    assert calls == [(1, "a")]  # rendered once, like nbval does
+    reg = widgets.EXPLORERS[-1]
+    assert reg.heavy == ("k",) and reg.choices["layer"] == ["a", "b"] and reg.choices["k"] == [0, 2, 4]
+    assert reg.controls["k"].continuous_update is False
+    with pytest.raises(ValueError, match="heavy"):
+        vislib.explorer(lambda k: None, heavy=("nope",), k=w.IntSlider())
+    assert ex is not None

@@ -1,0 +1,167 @@
+"""Model profiles: metadata of every architecture, the trained offline model,
+preprocessing, the fallback and the errors."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import vislib
+from vislib import course_models, profiles
+
+
+def _check_metadata(cm, feature_width):
+    names = [layer.name for layer in cm.model.layers]
+    for layer in (cm.first_conv, cm.last_conv, cm.feature_layer):
+        assert layer in names, layer
+    assert cm.conv_layers[0] == cm.first_conv or cm.first_conv in cm.conv_layers
+    assert cm.last_conv in names and len(cm.model.get_layer(cm.last_conv).output.shape) == 4
+    assert cm.model.get_layer(cm.feature_layer).output.shape[-1] == feature_width
+    assert tuple(cm.model.inputs[0].shape[1:]) == cm.input_shape
+    assert cm.num_classes == cm.model.outputs[0].shape[-1] == len(cm.class_names)
+
+
+@pytest.mark.parametrize("name, width, module", [
+    ("vgg16", 4096, keras.applications.vgg16), ("mobilenet_v2", 1280, keras.applications.mobilenet_v2),
+])
+def test_imagenet_profiles_metadata(name, width, module, request):
+    cm = request.getfixturevalue({"vgg16": "vgg16_random", "mobilenet_v2": "mobilenet_random"}[name])
+    _check_metadata(cm, width)
+    assert cm.weights is None and cm.input_size == (224, 224) and cm.channels == 3
+    # preprocessing is the architecture's own keras.applications function
+    x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+    keep = x.copy()
+    np.testing.assert_allclose(np.asarray(cm.preprocess(x)), module.preprocess_input(x.copy()), atol=1e-4)
+    assert np.array_equal(x, keep), "preprocess must not modify the caller's array"
+    back = cm.deprocess(np.asarray(cm.preprocess(x)))
+    assert np.abs(back.astype(float) - x).max() <= 0.5 + 1e-3
+
+
+def test_resnet50_metadata(resnet_random):
+    _check_metadata(resnet_random, 2048)
+
+
+def test_offline_model_metadata_and_accuracy(fashion, fashion_data):
+    _check_metadata(fashion, 128)
+    assert [n for n in ("fc6", "fc7", "predictions")
+            if n in [layer.name for layer in fashion.model.layers]] == ["fc6", "fc7", "predictions"]
+    xt, yt = fashion_data.test
+    acc = float(np.mean(fashion.predict(xt[..., None]).argmax(1) == yt))
+    print(f"fashion_cnn test accuracy {acc:.4f}")
+    assert acc >= 0.90
+    report = course_models.training_report("fashion_cnn")
+    if report is not None:  # recorded when this machine trained it
+        print(f"trained in {report['train_seconds']} s")
+
+
+def test_offline_gap_model(fashion_gap, fashion_data):
+    _check_metadata(fashion_gap, 64)
+    xt, yt = fashion_data.test
+    acc = float(np.mean(fashion_gap.predict(xt[:2000, ..., None]).argmax(1) == yt[:2000]))
+    assert acc >= 0.80, acc
+
+
+def test_logits_are_pre_softmax_scores(fashion, fashion_data):
+    x = fashion_data.test[0][:8, ..., None]
+    probs, logits = fashion.predict(x), fashion.logits(x)
+    soft = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(soft / soft.sum(1, keepdims=True), probs, atol=1e-5)
+
+
+def test_decode_and_prepare(fashion):
+    probs = np.eye(10, dtype=np.float32)[[9, 1]]
+    assert fashion.decode(probs, top=1) == [[("Ankle boot", 1.0)], [("Trouser", 1.0)]]
+    with pytest.raises(ValueError):
+        fashion.decode(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="top"):
+        fashion.decode(probs, top=0)
+    rgba = np.zeros((50, 40, 4), np.uint8)
+    out = fashion.prepare([rgba, np.zeros((10, 10), np.uint8)])
+    assert out.shape == (2, 28, 28, 1) and out.dtype == np.float32
+
+
+def test_predict_rejects_bad_images(fashion):
+    with pytest.raises(ValueError, match="28x28"):
+        fashion.predict(np.zeros((32, 32, 1)))
+    with pytest.raises(ValueError, match="channel"):
+        fashion.predict(np.zeros((28, 28, 3)))
+    with pytest.raises(ValueError, match="range"):
+        fashion.predict(np.full((28, 28, 1), 1000.0))
+
+
+def test_recipe_hash_changes_with_the_recipe():
+    r = course_models.RECIPES["fashion_cnn"]
+    import dataclasses
+    assert r.digest() == dataclasses.replace(r).digest()
+    assert r.digest() != dataclasses.replace(r, epochs=r.epochs + 1).digest()
+    assert course_models.cache_path(r).name.startswith("fashion_cnn-")
+
+
+def test_unknown_profile_lists_valid_ones():
+    with pytest.raises(ValueError) as err:
+        vislib.load_model("alexnet")
+    for name in profiles.PROFILES:
+        assert name in str(err.value)
+    with pytest.raises(ValueError, match="weights"):
+        vislib.load_model("fashion_cnn", weights="random")
+
+
+def test_profile_from_environment(monkeypatch, fashion):
+    monkeypatch.setenv("VISLIB_MODEL", "fashion_cnn")
+    assert vislib.load_model().name == "fashion_cnn"
+
+
+def _offline() -> bool:
+    return not profiles.weights_cached("mobilenet_v2")
+
+
+@pytest.mark.skipif(not _offline(), reason="ImageNet weights are cached here: nothing to fall back from")
+def test_named_imagenet_profile_never_falls_back(monkeypatch):
+    monkeypatch.setattr(keras.utils, "get_file", _no_network)
+    with pytest.raises(RuntimeError) as err:
+        vislib.load_model("mobilenet_v2")
+    msg = str(err.value)
+    assert "mobilenet_v2" in msg and "fashion_cnn" in msg
+
+
+@pytest.mark.skipif(not _offline(), reason="ImageNet weights are cached here: nothing to fall back from")
+def test_default_profile_falls_back_once_with_a_warning(monkeypatch, fashion):
+    monkeypatch.delenv("VISLIB_MODEL", raising=False)
+    monkeypatch.setattr(profiles, "_WARNED", False)
+    monkeypatch.setattr(profiles, "DEFAULT", "mobilenet_v2")  # same path as vgg16, 40x less to build
+    monkeypatch.setattr(keras.utils, "get_file", _no_network)
+    with pytest.warns(UserWarning, match="fashion_cnn") as record:
+        cm = vislib.load_model()
+        vislib.load_model()
+    assert cm.name == "fashion_cnn"
+    assert sum("VISLIB_MODEL" in str(w.message) for w in record) == 1
+
+
+def _no_network(*args, **kwargs):
+    raise Exception("URL fetch failure: [Errno -2] Name or service not known")
+
+
+def test_class_names_fall_back_with_a_warning(monkeypatch):
+    monkeypatch.setattr(profiles, "_CLASS_INDEX", None)
+    monkeypatch.setattr(keras.utils, "get_file", _no_network)
+    with pytest.warns(UserWarning, match="class_<i>"):
+        names = profiles.imagenet_class_names()
+    assert names[0] == "class_0" and len(names) == 1000
+    monkeypatch.setattr(profiles, "_CLASS_INDEX", None)
+
+
+def test_as_course_wraps_bare_models_and_rejects_others(tiny):
+    cm = profiles.as_course(tiny)
+    assert cm.conv_layers == ["conv1", "conv2"] and cm.last_conv == "conv2"
+    assert cm.class_names == ["class_0", "class_1", "class_2"]
+    with pytest.raises(ValueError, match="CourseModel"):
+        profiles.as_course("vgg16")
+
+
+def test_setup_honours_random_weights(monkeypatch, capsys):
+    monkeypatch.setenv("VISLIB_WEIGHTS", "none")
+    cm = vislib.setup("fashion_gap")
+    assert cm.weights is None and "fashion_gap" in capsys.readouterr().out
