@@ -1,0 +1,184 @@
+"""Run every lesson as a student would and measure it (issue: course performance).
+
+For each profile and lesson: executes the notebook headless in a fresh kernel
+(nbclient) with the defaults a student gets (no ``VISLIB_FAST``), and records
+
+* wall time of the whole notebook (kernel start included),
+* peak resident memory of the kernel (``ru_maxrss``, read in the kernel),
+* widget latency: every explorer registered with ``vislib.explorer`` is called
+  directly with each alternative value of each control, split into views that
+  need no new forward pass ("light" controls) and views that do ("heavy").
+
+ImageNet profiles run with random weights (``VISLIB_WEIGHTS=none``): they cost
+exactly what the real weights cost. The TF flowers photos cannot be had
+offline; the benchmark substitutes random images of the same count and size
+and says so in the table.
+
+Usage: ``python benchmarks/course.py [--profiles fashion_cnn mobilenet_v2 vgg16] [--lessons 05 08]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+GOALS = {  # per-lesson seconds, peak MB (issue: defaults a student gets, 2 CPU cores)
+    "fashion_cnn": (60, 1536), "mobilenet_v2": (90, 1536), "vgg16": (180, 2048),
+}
+WIDGET_GOALS = {"light": 0.2, "heavy": 1.0}
+
+FAKE_FLOWERS = r'''
+# benchmark only: the TF flowers photos cannot be downloaded offline; random
+# images of the same count (3670) and size stand in for them.
+import numpy as _np, vislib.data as _vd
+def _fake_flowers(size=(224, 224), as_arrays=True, limit=None, split=(0.7, 0.15, 0.15), seed=0):
+    rng = _np.random.default_rng(seed)
+    counts = [633, 898, 641, 699, 799]
+    out = {"class_names": list(_vd.FLOWER_CLASSES)}
+    parts = {"train": [], "val": [], "test": []}
+    for label, n in enumerate(counts):
+        n = min(n, limit) if limit else n
+        a, b = int(n * split[0]), int(n * split[1])
+        parts["train"] += [label] * a; parts["val"] += [label] * b; parts["test"] += [label] * (n - a - b)
+    for k, labels in parts.items():
+        out[k] = (rng.integers(0, 256, (len(labels), *size, 3), dtype=_np.uint8), _np.array(labels))
+    return out
+_vd.flowers = _fake_flowers
+'''
+
+MEASURE = r'''
+import json as _json, resource as _resource, time as _time
+_out = {"peak_mb": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024, "widgets": []}
+try:
+    import matplotlib.pyplot as _plt
+    from IPython.utils.capture import capture_output as _capture
+    from vislib import widgets as _w
+    for _ex in _w.EXPLORERS:
+        _base = _w.defaults(_ex)
+        for _name, _vals in _ex.choices.items():
+            for _v in _vals:
+                if _v == _base[_name]:
+                    continue
+                _kw = dict(_base, **{_name: _v})
+                _t = _time.perf_counter()
+                try:
+                    with _capture():
+                        _ex.fn(**_kw)
+                    _err = ""
+                except Exception as _e:
+                    _err = type(_e).__name__
+                _plt.close("all")
+                _out["widgets"].append({"explorer": _ex.name, "control": _name, "value": repr(_v)[:30],
+                                        "kind": "heavy" if _name in _ex.heavy else "light",
+                                        "seconds": _time.perf_counter() - _t, "error": _err})
+            # back to the default so the next control starts from the same state
+    _out["peak_mb"] = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
+except Exception as _e:
+    _out["error"] = repr(_e)
+print("__BENCH__" + _json.dumps(_out))
+'''
+
+
+def run_lesson(path: Path, profile: str, timeout: int = 1800) -> dict:
+    """Execute one lesson under ``profile``; return timings and memory."""
+    nb = nbformat.read(path, as_version=4)
+    env_cell = nbformat.v4.new_code_cell(
+        "import os\n"
+        f"os.environ['VISLIB_MODEL'] = {profile!r}\n"
+        "os.environ.pop('VISLIB_FAST', None)\n"
+        + ("os.environ['VISLIB_WEIGHTS'] = 'none'\n" if not profile.startswith("fashion") else "")
+        + (FAKE_FLOWERS if not profile.startswith("fashion") else ""))
+    nb.cells.insert(0, env_cell)
+    nb.cells.append(nbformat.v4.new_code_cell(MEASURE))
+    start = time.perf_counter()
+    status = "ok"
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except Exception as err:
+        status = f"failed: {type(err).__name__}: {str(err).strip().splitlines()[-1][:120] if str(err).strip() else ''}"
+    seconds = time.perf_counter() - start
+    result = {"lesson": path.stem, "profile": profile, "seconds": seconds, "status": status,
+              "peak_mb": None, "widgets": [], "flowers_substituted":
+              (not profile.startswith("fashion")) and "flowers" in path.read_text()}
+    for out in nb.cells[-1].get("outputs", []):
+        text = out.get("text", "")
+        if "__BENCH__" in text:
+            result.update(json.loads(text.split("__BENCH__", 1)[1].strip().splitlines()[0]))
+    return result
+
+
+def table(results: list[dict]) -> str:
+    """Markdown tables: lessons per profile, and widget latency."""
+    lines = ["| profile | lesson | wall s | peak MB | goal (s / MB) | status |",
+             "|---|---|---:|---:|---|---|"]
+    for r in results:
+        goal_s, goal_mb = GOALS.get(r["profile"], (None, None))
+        over = []
+        if goal_s and r["seconds"] > goal_s:
+            over.append(f"time {r['seconds'] / goal_s:.1f}x")
+        if goal_mb and r["peak_mb"] and r["peak_mb"] > goal_mb:
+            over.append(f"memory {r['peak_mb'] / goal_mb:.1f}x")
+        note = r["status"] + ("; flowers: random stand-ins" if r.get("flowers_substituted") else "")
+        if over:
+            note += "; OVER GOAL: " + ", ".join(over)
+        peak = f"{r['peak_mb']:.0f}" if r["peak_mb"] else "?"
+        lines.append(f"| {r['profile']} | {r['lesson']} | {r['seconds']:.1f} | {peak} | {goal_s} / {goal_mb} | {note} |")
+    by_profile: dict[str, float] = {}
+    for r in results:
+        by_profile[r["profile"]] = by_profile.get(r["profile"], 0.0) + r["seconds"]
+    lines += ["", "| profile | whole course, s | lessons | max peak MB |", "|---|---:|---:|---:|"]
+    for p, total in by_profile.items():
+        rs = [r for r in results if r["profile"] == p]
+        peaks = [r["peak_mb"] for r in rs if r["peak_mb"]]
+        lines.append(f"| {p} | {total:.0f} | {len(rs)} | {max(peaks) if peaks else 0:.0f} |")
+    lines += ["", "| profile | lesson | explorer | control | kind | median s | max s | goal s |",
+              "|---|---|---|---|---|---:|---:|---:|"]
+    for r in results:
+        groups: dict[tuple, list] = {}
+        for w in r.get("widgets", []):
+            groups.setdefault((w["explorer"], w["control"], w["kind"]), []).append(w)
+        for (ex, ctl, kind), ws in groups.items():
+            secs = sorted(w["seconds"] for w in ws)
+            errs = {w["error"] for w in ws if w["error"]}
+            lines.append(f"| {r['profile']} | {r['lesson']} | {ex} | {ctl} | {kind} | "
+                         f"{secs[len(secs) // 2]:.3f} | {secs[-1]:.3f} | {WIDGET_GOALS[kind]}"
+                         + (f" (errors: {', '.join(sorted(errs))})" if errs else "") + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profiles", nargs="*", default=["fashion_cnn", "mobilenet_v2", "vgg16"])
+    ap.add_argument("--lessons", nargs="*", default=None, help="lesson numbers, e.g. 00 05")
+    ap.add_argument("--json", default=None, help="also write raw results here")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    paths = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
+    if args.lessons:
+        paths = [p for p in paths if p.name[:2] in args.lessons]
+    results = []
+    for profile in args.profiles:
+        for path in paths:
+            r = run_lesson(path, profile)
+            results.append(r)
+            print(f"{profile:>13s} {path.stem:<32s} {r['seconds']:7.1f} s  "
+                  f"{(r['peak_mb'] or 0):6.0f} MB  {r['status']}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    print()
+    print(table(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,84 @@
+"""``make bench``: run every benchmark, print the tables, write benchmarks/RESULTS.md.
+
+Usage: ``python benchmarks/run_all.py [--profiles ...] [--lessons ...] [--skip-course] [--skip-attribution]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, s):
+        for st in self.streams:
+            st.write(s)
+            st.flush()
+        return len(s)
+
+
+def machine() -> str:
+    import keras
+    import numpy
+    import tensorflow as tf
+    import tf_keras_vis
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        mem = float("nan")
+    return (f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}\n"
+            f"- machine: {platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.platform()}\n"
+            f"- python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}, "
+            f"tf-keras-vis {getattr(tf_keras_vis, '__version__', '?')}, numpy {numpy.__version__}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profiles", nargs="*", default=["fashion_cnn", "mobilenet_v2", "vgg16"])
+    ap.add_argument("--lessons", nargs="*", default=None)
+    ap.add_argument("--skip-course", action="store_true")
+    ap.add_argument("--skip-attribution", action="store_true")
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = ap.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sections = ["# Benchmark results", "", machine(), ""]
+    jobs = []
+    if not args.skip_attribution:
+        jobs.append(("Attribution methods (benchmarks/attribution.py)", "attribution", []))
+    if not args.skip_course:
+        course_args = ["--profiles", *args.profiles] + (["--lessons", *args.lessons] if args.lessons else [])
+        jobs.append(("Lessons as students run them (benchmarks/course.py)", "course", course_args))
+    for title, module, margv in jobs:
+        buf = io.StringIO()
+        start = time.time()
+        print(f"== {title}", flush=True)
+        with contextlib.redirect_stdout(_Tee(sys.stdout, buf)):
+            try:
+                __import__(module).main(margv)
+            except SystemExit:
+                pass
+            except Exception as err:  # one broken benchmark must not hide the others
+                print(f"benchmark {module} failed: {type(err).__name__}: {err}")
+        text = buf.getvalue()
+        tables = "\n".join(line for line in text.splitlines() if line.startswith("|") or not line.strip()
+                           or line.startswith(("note", "Note", "*", "-")))
+        sections += [f"## {title}", "", f"({time.time() - start:.0f} s)", "", tables.strip(), ""]
+    Path(args.out).write_text("\n".join(sections) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
