@@ -58,7 +58,7 @@ def test_offline_model_metadata_and_accuracy(fashion, fashion_data):
 
 
 def test_offline_gap_model(fashion_gap, fashion_data):
-    _check_metadata(fashion_gap, 64)
+    _check_metadata(fashion_gap, 128)
     xt, yt = fashion_data.test
     acc = float(np.mean(fashion_gap.predict(xt[:2000, ..., None]).argmax(1) == yt[:2000]))
     assert acc >= 0.80, acc

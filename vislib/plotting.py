@@ -118,6 +118,9 @@ def plot_predictions(course, images, titles: Sequence[str] | None = None, top: i
         if titles is not None:
             axes[i, 0].set_title(titles[i], fontsize=9)
         plot_topk(decoded[i], ax=axes[i, 1])
+        if i < n - 1:
+            axes[i, 1].set_xlabel("")
+            axes[i, 1].tick_params(labelbottom=False)
     fig.tight_layout()
     return fig
 
