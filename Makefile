@@ -34,11 +34,12 @@ offline-data: setup
 	  || echo "warning: no offline Fashion-MNIST; Keras will try to download it"
 
 lab: setup
-	@if [ -n "$$DISPLAY" ] || [ "$$(uname)" = Darwin ]; then \
-	  $(BIN)/jupyter lab --notebook-dir=lessons --port=$(PORT); \
+	@root=$$( [ "$$(id -u)" = 0 ] && echo --allow-root ); \
+	if [ -n "$$DISPLAY" ] || [ "$$(uname)" = Darwin ]; then \
+	  $(BIN)/jupyter lab --notebook-dir=lessons --port=$(PORT) $$root; \
 	else \
 	  echo "no display: open the URL printed below in your browser"; \
-	  $(BIN)/jupyter lab --notebook-dir=lessons --no-browser --ip=127.0.0.1 --port=$(PORT); \
+	  $(BIN)/jupyter lab --notebook-dir=lessons --no-browser --ip=127.0.0.1 --port=$(PORT) $$root; \
 	fi
 
 unit: setup offline-data
