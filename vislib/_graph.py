@@ -67,12 +67,23 @@ def check_layer(model: keras.Model, name: str, valid: Sequence[str] | None = Non
     return name
 
 
+def _layer_input(model: keras.Model, layer) -> object:
+    """The tensor feeding ``layer`` inside ``model``'s own graph (a layer
+    shared by several models, e.g. in a guided-backprop copy, has one input
+    per model)."""
+    outs = [id(t) for t in model.outputs]
+    for node in getattr(layer, "_inbound_nodes", []):
+        if any(id(t) in outs for t in node.output_tensors):
+            return node.input_tensors[0]
+    return layer.input
+
+
 def _score_head(model: keras.Model):
     """(tensor feeding the scores, function mapping it to pre-softmax scores)."""
     last = model.layers[-1]
     act = getattr(last, "activation", None)
     if isinstance(last, keras.layers.Activation) and act is _SOFTMAX:
-        return last.input, None
+        return _layer_input(model, last), None
     if isinstance(last, keras.layers.Dense) and act is _SOFTMAX:
         kernel, bias = last.kernel, last.bias
 
@@ -80,9 +91,9 @@ def _score_head(model: keras.Model):
             z = ops.matmul(h, kernel)
             return z + bias if bias is not None else z
 
-        return last.input, head
+        return _layer_input(model, last), head
     if isinstance(last, keras.layers.Softmax):
-        return last.input, None
+        return _layer_input(model, last), None
     return model.outputs[0], None
 
 

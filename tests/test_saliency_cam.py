@@ -1,0 +1,143 @@
+"""Gradient maps (saliency, guided backprop) and class activation maps
+(CAM, Grad-CAM, counterfactual and guided Grad-CAM): properties with known answers."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import vislib
+from vislib import _grad
+from conftest import course_from, quadrant_model, tiny_cnn
+
+
+def _fashion_items(fashion_data, n=6):
+    x, y = fashion_data.test
+    return x[:n, :, :, None].astype("float32"), y[:n]
+
+
+def test_saliency_shape_dtype_and_signed_option(fashion, fashion_data):
+    x, _ = _fashion_items(fashion_data)
+    s = vislib.saliency(fashion, x)
+    assert s.shape == (6, 28, 28) and s.dtype == np.float32 and (s >= 0).all()
+    g = vislib.saliency(fashion, x, reduce=None)
+    assert g.shape == (6, 28, 28, 1)
+    np.testing.assert_allclose(np.abs(g).max(-1), s, rtol=1e-6)
+
+
+def test_saliency_of_quadrant_model_sits_in_its_quadrant():
+    course = course_from(quadrant_model())
+    x = np.random.default_rng(0).uniform(0, 1, (2, 16, 16, 3)).astype("float32")
+    s = vislib.saliency(course, x, target=0)
+    inside = s[:, :9, :9].sum()  # quadrant plus the 3x3 kernel's one-pixel halo
+    assert inside / s.sum() > 0.999
+    s1 = vislib.saliency(course, x, target=1)
+    assert s1[:, 7:, 7:].sum() / s1.sum() > 0.999
+
+
+def test_saliency_matches_a_hand_written_tape(fashion, fashion_data):
+    import tensorflow as tf
+    x, _ = _fashion_items(fashion_data, 2)
+    target = np.array([3, 7])
+    xt = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        z = vislib._graph.forward(fashion.model)(fashion.preprocess(xt))[1]
+        score = z[0, 3] + z[1, 7]
+    hand = np.abs(np.asarray(tape.gradient(score, xt))).max(-1)
+    np.testing.assert_allclose(vislib.saliency(fashion, x, target), hand, rtol=1e-4, atol=1e-7)
+
+
+def _one_relu_model(positive: bool) -> keras.Model:
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="conv")(inp)
+    out = keras.layers.Dense(2, activation="softmax", name="predictions")(keras.layers.Flatten()(h))
+    model = keras.Model(inp, out)
+    w, b = model.get_layer("predictions").get_weights()
+    model.get_layer("predictions").set_weights([np.abs(w) if positive else w, b])
+    return model
+
+
+def test_guided_backprop_equals_plain_gradient_when_no_negative_gradient_reaches_a_relu():
+    x = np.random.default_rng(0).uniform(0, 1, (2, 8, 8, 1)).astype("float32")
+    pos = course_from(_one_relu_model(positive=True))
+    np.testing.assert_allclose(vislib.guided_backprop(pos, x, 0, reduce=None),
+                               vislib.saliency(pos, x, 0, reduce=None), rtol=1e-5, atol=1e-7)
+    mixed = course_from(_one_relu_model(positive=False))
+    assert not np.allclose(vislib.guided_backprop(mixed, x, 0, reduce=None),
+                           vislib.saliency(mixed, x, 0, reduce=None))
+
+
+def test_guided_backprop_never_touches_the_callers_model(fashion, fashion_data):
+    x, _ = _fashion_items(fashion_data, 3)
+    before = [w.copy() for w in fashion.model.get_weights()]
+    n_layers = len(fashion.model.layers)
+    probs = fashion.predict(x)
+    vislib.guided_backprop(fashion, x)
+    assert len(fashion.model.layers) == n_layers
+    assert all(np.array_equal(a, b) for a, b in zip(before, fashion.model.get_weights()))
+    np.testing.assert_allclose(fashion.predict(x), probs, rtol=1e-6)
+    assert _grad.guided_model(fashion.model) is _grad.guided_model(fashion.model)  # built once
+
+
+def test_gradcam_shape_range_and_class_dependence(fashion, fashion_data):
+    x, _ = _fashion_items(fashion_data)
+    m = vislib.gradcam(fashion, x)
+    assert m.shape == (6, 28, 28) and m.dtype == np.float32
+    assert m.min() >= 0 and np.isclose(m.max(), 1)
+    other = vislib.gradcam(fashion, x, target=(fashion.predict(x).argmax(1) + 5) % 10)
+    assert not np.allclose(m, other)
+
+
+def test_counterfactual_gradcam_is_the_complement_at_full_resolution(fashion, fashion_data):
+    x, _ = _fashion_items(fashion_data, 3)
+    layer = fashion.first_conv  # 28x28: no resizing, so the supports are exactly disjoint
+    pro = vislib.gradcam(fashion, x, layer=layer, normalize=False)
+    con = vislib.gradcam(fashion, x, layer=layer, counterfactual=True, normalize=False)
+    assert (pro * con == 0).all()
+    assert (pro + con > 0).any()
+
+
+def test_cam_equals_gradcam_on_global_average_pooling_models(fashion_gap, fashion_data, mobilenet_random):
+    x, _ = _fashion_items(fashion_data, 4)
+    np.testing.assert_allclose(vislib.cam(fashion_gap, x), vislib.gradcam(fashion_gap, x), atol=1e-4)
+    photo = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    np.testing.assert_allclose(vislib.cam(mobilenet_random, photo),
+                               vislib.gradcam(mobilenet_random, photo, layer="out_relu"), atol=1e-4)
+
+
+def test_guided_gradcam_is_guided_backprop_masked_by_gradcam(fashion, fashion_data):
+    x, _ = _fashion_items(fashion_data, 2)
+    gg = vislib.guided_gradcam(fashion, x)
+    heat = vislib.gradcam(fashion, x)
+    assert gg.shape == (2, 28, 28)
+    assert (gg[heat == 0] == 0).all()
+
+
+def test_gradcam_runs_on_imagenet_architectures(imagenet_random):
+    photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    m = vislib.gradcam(imagenet_random, photo, target=281)
+    assert m.shape == (1, 224, 224) and np.isfinite(m).all()
+
+
+def test_bad_input_raises_value_errors_that_name_the_choices(fashion, fashion_data):
+    x, _ = _fashion_items(fashion_data, 2)
+    with pytest.raises(ValueError, match="valid choices.*block2_conv1"):
+        vislib.gradcam(fashion, x, layer="conv5")
+    with pytest.raises(ValueError, match="out of range"):
+        vislib.gradcam(fashion, x, target=10)
+    with pytest.raises(ValueError, match="global average pooling"):
+        vislib.cam(fashion, x)
+    with pytest.raises(ValueError, match="reduce"):
+        vislib.saliency(fashion, x, reduce="median")
+    with pytest.raises(ValueError, match="28x28"):
+        vislib.saliency(fashion, np.zeros((2, 32, 32, 1), "float32"))
+    with pytest.raises(ValueError, match="range"):
+        vislib.saliency(fashion, x * 10)
+
+
+def test_cam_name_stays_the_function_after_submodule_imports():
+    import vislib.cam  # noqa: F401  (importing the module must not shadow the function)
+    assert callable(vislib.cam) and callable(vislib.saliency)

@@ -1,0 +1,195 @@
+"""Gradients of the pre-softmax class score, written once for every
+gradient-based method (saliency, guided backprop, SmoothGrad, Grad-CAM,
+FGSM, class-model visualisation).
+
+Two gradients are needed across the course:
+
+* w.r.t. the **display pixels** (0-255 for photos): the tape sits outside the
+  profile's preprocessing, so maps and adversarial perturbations live in the
+  pixel space people look at;
+* w.r.t. the **activations of an inner layer** (Grad-CAM and its family).
+
+Both run in batches sized from the model (:func:`vislib._graph.batch_size_for`)
+and use a compiled ``tf.function`` built once per model.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import _checks, _graph
+from .profiles import CourseModel, as_course
+
+_guided: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyDictionary()
+
+
+def top1(course: CourseModel, x: np.ndarray) -> np.ndarray:
+    """Each image's top-1 class (argmax of the logits), shape (N,)."""
+    return np.argmax(course.logits(x), axis=1).astype(np.int64)
+
+
+def resolve(model, images, target) -> tuple[CourseModel, np.ndarray, np.ndarray]:
+    """The common first step of every explanation method.
+
+    Returns:
+        ``(course, x, target_idx)``: the profile, the checked float32 NHWC
+        display images (a copy), and one class index per image (top-1 when
+        ``target`` is None).
+
+    Raises:
+        ValueError: Bad images (shape, channels, range) or bad targets.
+    """
+    course = as_course(model)
+    x = course.check(images)
+    top = top1(course, x) if target is None else None
+    idx = _checks.targets(target, len(x), course.num_classes, top)
+    return course, x, idx
+
+
+def _chunks(n: int, size: int):
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+def _input_grad_fn(course: CourseModel, keras_model: keras.Model):
+    cache = _graph._model_cache(keras_model)
+    key = ("input_grad", id(course.preprocess))
+    if key not in cache:
+        run = _graph.forward(keras_model)
+        preprocess = course.preprocess
+
+        @tf.function(reduce_retracing=True)
+        def grad(x, t, sign):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                _, z = run(preprocess(x))
+                score = tf.reduce_sum(tf.gather(z, t, batch_dims=1)) * sign
+            return tape.gradient(score, x), z
+
+        cache[key] = grad
+    return cache[key]
+
+
+def input_gradients(course: CourseModel, x: np.ndarray, target_idx: np.ndarray,
+                    batch_size: int | None = None, guided: bool = False,
+                    sign: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """d logit[target] / d display pixel, batched.
+
+    Args:
+        course: The profile (``as_course(model)``).
+        x: Checked display images (N, H, W, C) float32.
+        target_idx: One class index per image (N,).
+        batch_size: Images per gradient pass (default from the model size).
+        guided: Use the guided-backpropagation clone (Springenberg et al. 2015).
+        sign: Multiply the score by this (``-1`` for "against the class").
+
+    Returns:
+        ``(grads, logits)``: float32 (N, H, W, C) and (N, classes).
+    """
+    keras_model = guided_model(course.model) if guided else course.model
+    fn = _input_grad_fn(course, keras_model)
+    bs = batch_size or _graph.batch_size_for(course.model)
+    grads, logits = [], []
+    for s in _chunks(len(x), bs):
+        g, z = fn(tf.convert_to_tensor(x[s], tf.float32),
+                  tf.convert_to_tensor(target_idx[s], tf.int64), tf.constant(float(sign)))
+        grads.append(np.asarray(g, np.float32))
+        logits.append(np.asarray(z, np.float32))
+    return np.concatenate(grads), np.concatenate(logits)
+
+
+def _layer_grad_fn(course: CourseModel, layer: str):
+    cache = _graph._model_cache(course.model)
+    key = ("layer_grad", layer, id(course.preprocess))
+    if key not in cache:
+        run = _graph.forward(course.model, (layer,))
+        preprocess = course.preprocess
+
+        @tf.function(reduce_retracing=True)
+        def grad(x, t):
+            with tf.GradientTape() as tape:
+                (a,), z = run(preprocess(x))
+                score = tf.reduce_sum(tf.gather(z, t, batch_dims=1))
+            return a, tape.gradient(score, a), z
+
+        cache[key] = grad
+    return cache[key]
+
+
+def layer_gradients(course: CourseModel, x: np.ndarray, target_idx: np.ndarray, layer: str,
+                    batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Activations of ``layer`` and d logit[target] / d activations, batched.
+
+    Returns:
+        ``(acts, grads, logits)``: (N, h, w, k), (N, h, w, k), (N, classes) float32.
+
+    Raises:
+        ValueError: ``layer`` is not a layer with a spatial output.
+    """
+    _graph.check_layer(course.model, layer, _graph.spatial_layer_names(course.model))
+    fn = _layer_grad_fn(course, layer)
+    bs = batch_size or _graph.batch_size_for(course.model)
+    acts, grads, logits = [], [], []
+    for s in _chunks(len(x), bs):
+        a, g, z = fn(tf.convert_to_tensor(x[s], tf.float32), tf.convert_to_tensor(target_idx[s], tf.int64))
+        acts.append(np.asarray(a, np.float32))
+        grads.append(np.asarray(g, np.float32))
+        logits.append(np.asarray(z, np.float32))
+    return np.concatenate(acts), np.concatenate(grads), np.concatenate(logits)
+
+
+# ---- guided backpropagation: a weight-sharing copy with gated ReLU gradients ----
+
+@tf.custom_gradient
+def _positive_gradient(x):
+    def grad(dy):
+        return tf.nn.relu(dy)
+    return tf.identity(x), grad
+
+
+class GuidedGate(keras.layers.Layer):
+    """Identity forward; backward passes only positive gradients.
+
+    Placed right after a ReLU, whose own backward pass keeps only positive
+    inputs, it yields the guided-backpropagation rule of Springenberg et al.
+    (2015): ``R_in = (z > 0) * max(R_out, 0)``.
+    """
+
+    def call(self, x):
+        return _positive_gradient(x)
+
+
+def _is_relu(layer) -> bool:
+    if isinstance(layer, keras.layers.ReLU):
+        return True
+    act = getattr(layer, "activation", None)
+    relus = {keras.activations.relu, keras.activations.get("relu")}
+    if act in relus:
+        return True
+    return getattr(act, "__name__", "") in {"relu", "relu6"}
+
+
+def guided_model(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` that shares its layers and weights but gates the
+    gradient after every ReLU (guided backpropagation). Built once per model;
+    the caller's model is not modified."""
+    if model in _guided:
+        return _guided[model]
+
+    def call(layer, *args, **kwargs):
+        out = layer(*args, **kwargs)
+        if _is_relu(layer):
+            out = GuidedGate(name=f"{layer.name}_guided")(out)
+        return out
+
+    clone = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    clone = keras.Model(clone.inputs, clone.outputs, name=f"{model.name}_guided")
+    try:
+        _guided[model] = clone
+    except TypeError:
+        pass
+    return clone
