@@ -46,12 +46,12 @@ unit: setup offline-data
 	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider
 
 lessons: setup offline-data
-	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider --durations=0
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider
 
 test: setup offline-data
 	@start=$$(date +%s); \
 	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider --durations=10 && \
-	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider --durations=0; \
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider; \
 	rc=$$?; echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 html: setup
