@@ -32,7 +32,7 @@ _EXPORTS = {
     "overlay": "plotting", "show_images": "plotting", "plot_topk": "plotting",
     "plot_predictions": "plotting", "normalize_map": "plotting", "draw_boxes": "plotting",
     # what the network has learned (lessons 01-04, 11)
-    "filters": "filters", "plot_filters": "filters",
+    "filters": "filters", "plot_filters": "filters", "FilterSnapshots": "filters", "save_gif": "filters",
     "activations": "activations", "features": "activations", "plot_activations": "activations",
     "embed": "embedding", "plot_embedding": "embedding", "nearest_neighbors": "embedding",
     "knn_accuracy": "embedding",
