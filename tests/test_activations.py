@@ -1,0 +1,97 @@
+"""Activations and features: agreement with a hand-built Keras sub-model,
+one cached sub-model per set of layers, batch-size invariance, shapes."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import vislib
+from vislib import _graph
+
+
+def _items(fashion_data, n=5):
+    x, y = fashion_data.test
+    return x[:n, :, :, None].astype("float32"), y[:n]
+
+
+def test_activations_match_a_hand_built_submodel(fashion, fashion_data):
+    x, _ = _items(fashion_data)
+    names = ["block1_conv1", "block2_pool"]
+    sub = keras.Model(fashion.model.inputs, [fashion.model.get_layer(n).output for n in names])
+    want = sub(x / 255.0, training=False)
+    got = vislib.activations(fashion, x, names)
+    assert list(got) == names
+    for n, w in zip(names, want):
+        assert got[n].shape == tuple(w.shape) and got[n].dtype == np.float32
+        np.testing.assert_allclose(got[n], np.asarray(w), atol=1e-5)
+
+
+def test_activations_build_one_submodel_and_reuse_it(fashion, fashion_data):
+    x, _ = _items(fashion_data, 2)
+    cache = _graph._model_cache(fashion.model)
+    before = {k for k in cache if k[0] == "forward"}
+    vislib.activations(fashion, x, ["block2_conv1", "block1_conv1", "block1_pool"])
+    after_first = {k for k in cache if k[0] == "forward"}
+    assert len(after_first - before) <= 1  # one sub-model for three layers
+    fn = cache[("forward", ("block1_conv1", "block1_pool", "block2_conv1"))]
+    vislib.activations(fashion, x, ["block1_pool", "block2_conv1", "block1_conv1"])  # other order
+    assert {k for k in cache if k[0] == "forward"} == after_first  # cache hit, nothing new
+    assert cache[("forward", ("block1_conv1", "block1_pool", "block2_conv1"))] is fn
+
+
+def test_activations_single_layer_single_image_and_bad_layer(fashion, fashion_data):
+    x, _ = _items(fashion_data, 1)
+    out = vislib.activations(fashion, x[0], "block2_conv1")
+    assert out["block2_conv1"].shape == (1, 14, 14, 64)
+    with pytest.raises(ValueError, match="nope"):
+        vislib.activations(fashion, x, ["nope"])
+    with pytest.raises(ValueError):
+        vislib.activations(fashion, x, [])
+
+
+def test_features_shape_batch_invariance_and_identical_images(fashion, fashion_data):
+    x, _ = _items(fashion_data, 7)
+    f = vislib.features(fashion, x)
+    assert f.shape == (7, 128) and f.dtype == np.float32  # fc7 width
+    np.testing.assert_allclose(vislib.features(fashion, x, batch_size=2), f, atol=1e-5)
+    twins = vislib.features(fashion, np.stack([x[3], x[3]]))
+    np.testing.assert_array_equal(twins[0], twins[1])
+    want = keras.Model(fashion.model.inputs, fashion.model.get_layer("fc7").output)(x / 255.0)
+    np.testing.assert_allclose(f, np.asarray(want), atol=1e-5)
+
+
+def test_features_of_a_spatial_layer_are_global_average_pooled(fashion, fashion_data):
+    x, _ = _items(fashion_data, 3)
+    maps = vislib.activations(fashion, x, "block2_conv1")["block2_conv1"]
+    f = vislib.features(fashion, x, layer="block2_conv1")
+    np.testing.assert_allclose(f, maps.mean(axis=(1, 2)), atol=1e-5)
+    with pytest.raises(ValueError, match="batch_size"):
+        vislib.features(fashion, x, batch_size=0)
+    with pytest.raises(ValueError, match="nope"):
+        vislib.features(fashion, x, layer="nope")
+
+
+def test_features_on_imagenet_architectures(imagenet_random):
+    cm = imagenet_random
+    x = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    f = vislib.features(cm, x)
+    width = {"vgg16": 4096, "mobilenet_v2": 1280}[cm.name]
+    assert f.shape == (1, width) and np.all(np.isfinite(f))
+    a = vislib.activations(cm, x, [cm.first_conv, cm.last_conv])
+    assert a[cm.first_conv].shape[1] > a[cm.last_conv].shape[1]  # spatial size shrinks
+    assert a[cm.first_conv].shape[-1] < a[cm.last_conv].shape[-1]  # channels grow
+
+
+def test_plot_activations_grid(fashion, fashion_data):
+    import matplotlib.pyplot as plt
+    x, _ = _items(fashion_data, 1)
+    maps = vislib.activations(fashion, x, "block1_conv1")["block1_conv1"]
+    fig = vislib.plot_activations(maps[0], max_channels=10)
+    assert len([a for a in fig.axes if a.images]) == 10
+    plt.close(fig)
+    with pytest.raises(ValueError, match="out of range"):
+        vislib.plot_activations(maps[0], channels=[40])
+    with pytest.raises(ValueError):
+        vislib.plot_activations(maps[0, ..., 0])  # one map (h, w), not (h, w, k)

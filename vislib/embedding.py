@@ -1,0 +1,223 @@
+"""Feature spaces made visible and measurable: 2-D embeddings (PCA, t-SNE),
+nearest neighbours and k-NN accuracy, on scikit-learn.
+
+van der Maaten & Hinton. *Visualizing Data using t-SNE.* JMLR 2008;
+Krizhevsky, Sutskever & Hinton, NeurIPS 2012 (Section 6.1: nearest
+neighbours in the last hidden layer).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import _checks
+
+METHODS = ["tsne", "pca"]
+METRICS = ["cosine", "euclidean"]
+
+
+def _features(features, name: str = "features", min_rows: int = 2) -> np.ndarray:
+    f = np.asarray(features)
+    if f.dtype == object or not np.issubdtype(f.dtype, np.number):
+        raise ValueError(f"{name} must be a numeric array (N, D); got dtype {f.dtype}")
+    f = f.astype(np.float32)
+    if f.ndim != 2:
+        raise ValueError(f"{name} must have shape (N, D); got {f.shape} "
+                         "(flatten images with x.reshape(len(x), -1))")
+    if len(f) < min_rows:
+        raise ValueError(f"{name} has {len(f)} rows; need at least {min_rows}")
+    if not np.all(np.isfinite(f)):
+        raise ValueError(f"{name} contain NaN or infinite values")
+    return f
+
+
+def _labels(labels, n: int) -> np.ndarray:
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f"labels must have shape ({n},), one per row of features; got {y.shape}")
+    return y
+
+
+def embed(features, method: str = "tsne", n_components: int = 2, perplexity: float = 30.0,
+          seed: int = 0, pca_dims: int | None = 50, max_iter: int = 1000) -> np.ndarray:
+    """Project feature vectors to a few dimensions for plotting.
+
+    ``pca``: the top principal components (deterministic). ``tsne``: PCA to
+    ``pca_dims`` first (faster, less noisy; van der Maaten & Hinton 2008
+    section 5), then t-SNE with PCA initialisation.
+
+    Args:
+        features: (N, D) array, one vector per image.
+        method: ``"tsne"`` or ``"pca"``.
+        n_components: Output dimensions (1-3 for t-SNE).
+        perplexity: t-SNE's effective number of neighbours; 0 < perplexity < N.
+        seed: Random seed of t-SNE.
+        pca_dims: Dimensions kept by the PCA before t-SNE (None: no PCA).
+        max_iter: t-SNE iterations (at least 250).
+
+    Returns:
+        float32 (N, n_components).
+
+    Raises:
+        ValueError: Unknown method, perplexity outside (0, N), bad shapes.
+    """
+    from sklearn.decomposition import PCA
+    f = _features(features)
+    n, d = f.shape
+    _checks.choice(method, METHODS, "method")
+    if method == "pca":
+        _checks.in_range(n_components, 1, min(n, d), "n_components", integer=True)
+        return PCA(n_components=int(n_components), svd_solver="full").fit_transform(f).astype(np.float32)
+    from sklearn.manifold import TSNE
+    _checks.in_range(n_components, 1, 3, "n_components", integer=True)
+    if isinstance(perplexity, bool) or not isinstance(perplexity, (int, float, np.integer, np.floating)) \
+            or not 0 < perplexity < n:
+        raise ValueError(f"perplexity={perplexity!r} is out of range for {n} samples; "
+                         f"valid: 0 < perplexity < {n} (typical 5-50)")
+    _checks.in_range(max_iter, 250, 100_000, "max_iter", integer=True)
+    if pca_dims is not None:
+        _checks.in_range(pca_dims, 1, 100_000, "pca_dims", integer=True)
+        k = min(int(pca_dims), n, d)
+        if k < d:
+            f = PCA(n_components=k, svd_solver="full").fit_transform(f)
+    tsne = TSNE(n_components=int(n_components), perplexity=float(perplexity), init="pca",
+                learning_rate="auto", random_state=seed, max_iter=int(max_iter))
+    return tsne.fit_transform(f).astype(np.float32)
+
+
+def _distances(f: np.ndarray, q: np.ndarray, metric: str) -> np.ndarray:
+    if metric == "cosine":
+        fn = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+        qn = q / max(float(np.linalg.norm(q)), 1e-12)
+        return 1.0 - fn @ qn
+    return np.linalg.norm(f - q, axis=1)
+
+
+def nearest_neighbors(features, query_index: int, k: int = 5, metric: str = "cosine") -> np.ndarray:
+    """Indices of the ``k`` rows nearest to row ``query_index``, nearest first.
+
+    Krizhevsky et al. 2012, Figure 4 (right): neighbours in FC7 space.
+
+    Args:
+        features: (N, D) array.
+        query_index: The row to query (0..N-1); it is left out of the result.
+        k: How many neighbours (1..N-1).
+        metric: ``"cosine"`` (1 - cosine similarity) or ``"euclidean"``.
+
+    Returns:
+        int64 (k,) indices, excluding ``query_index``.
+
+    Raises:
+        ValueError: Bad index, k or metric.
+    """
+    f = _features(features)
+    n = len(f)
+    q = _checks.in_range(query_index, 0, n - 1, "query_index", integer=True)
+    k = _checks.in_range(k, 1, n - 1, "k", integer=True)
+    _checks.choice(metric, METRICS, "metric")
+    dist = _distances(f.astype(np.float64), f[q].astype(np.float64), metric)
+    dist[q] = np.inf
+    order = np.argsort(dist, kind="stable")
+    return order[order != q][:k].astype(np.int64)
+
+
+def knn_accuracy(features, labels, k: int = 5, folds: int = 5, metric: str = "euclidean",
+                 seed: int = 0) -> float:
+    """Cross-validated accuracy of a k-nearest-neighbour classifier: how well
+    a feature space puts images of one class next to each other.
+
+    Args:
+        features: (N, D) array.
+        labels: (N,) class labels.
+        k: Neighbours that vote.
+        folds: Stratified cross-validation folds (2..N).
+        metric: ``"euclidean"`` or ``"cosine"``.
+        seed: Seed of the fold shuffling.
+
+    Returns:
+        Mean accuracy over the folds, in [0, 1].
+
+    Raises:
+        ValueError: Bad shapes, k, folds or metric.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+    f = _features(features, min_rows=4)
+    y = _labels(labels, len(f))
+    n = len(f)
+    folds = _checks.in_range(folds, 2, n, "folds", integer=True)
+    train_size = n - int(np.ceil(n / folds))
+    k = _checks.in_range(k, 1, max(1, train_size), "k", integer=True)
+    _checks.choice(metric, METRICS, "metric")
+    _, counts = np.unique(y, return_counts=True)
+    if len(counts) < 2:
+        raise ValueError("labels hold a single class; k-NN accuracy needs at least two")
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if counts.min() < folds:  # StratifiedKFold needs folds <= smallest class
+        from sklearn.model_selection import KFold
+        cv = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    clf = KNeighborsClassifier(n_neighbors=k, metric=metric)
+    return float(np.mean(cross_val_score(clf, f, y, cv=cv)))
+
+
+def plot_embedding(points, labels=None, class_names: Sequence[str] | None = None, thumbnails=None,
+                   ax=None, zoom: float = 0.6, max_thumbnails: int = 150, seed: int = 0,
+                   point_size: float = 12.0, legend: bool = True):
+    """Scatter 2-D points coloured by class, optionally with image thumbnails.
+
+    Args:
+        points: (N, 2) from :func:`embed`.
+        labels: (N,) integer classes (None: one colour).
+        class_names: Names of the classes for the legend.
+        thumbnails: (N, H, W, C) display images drawn at their points
+            (a random subset of ``max_thumbnails``), framed in their class colour.
+        ax: Axes to draw on (default: a new figure).
+        zoom: Thumbnail scale (1 = one image pixel per screen pixel).
+        max_thumbnails: At most this many thumbnails.
+        seed: Which random subset gets thumbnails.
+        point_size: Marker size.
+        legend: Draw a legend of the classes.
+
+    Returns:
+        The Axes.
+
+    Raises:
+        ValueError: Bad shapes.
+    """
+    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+    p = _features(points, "points", min_rows=1)
+    if p.shape[1] != 2:
+        raise ValueError(f"points must have shape (N, 2); got {p.shape}")
+    n = len(p)
+    y = np.zeros(n, np.int64) if labels is None else _labels(labels, n)
+    ax = ax or plt.subplots(figsize=(7, 6))[1]
+    classes = np.unique(y)
+    import matplotlib as mpl
+    cmap = mpl.colormaps["tab10" if len(classes) <= 10 else "tab20"]
+    color_of = {c: cmap(i % cmap.N) for i, c in enumerate(classes)}
+    for c in classes:
+        sel = y == c
+        name = (class_names[int(c)] if class_names is not None and 0 <= int(c) < len(class_names)
+                else str(c))
+        ax.scatter(p[sel, 0], p[sel, 1], s=point_size, color=color_of[c], label=name, alpha=0.8)
+    if thumbnails is not None:
+        from .plotting import _display
+        thumbs = np.asarray(thumbnails)
+        if len(thumbs) != n:
+            raise ValueError(f"thumbnails must hold {n} images, one per point; got {len(thumbs)}")
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(n, min(n, int(max_thumbnails)), replace=False)
+        for i in pick:
+            img = _display(thumbs[i])
+            box = OffsetImage(img, zoom=zoom, cmap="gray" if img.ndim == 2 else None)
+            ab = AnnotationBbox(box, (p[i, 0], p[i, 1]), frameon=True, pad=0.1,
+                                bboxprops={"edgecolor": color_of[y[i]], "lw": 1.5})
+            ax.add_artist(ab)
+    if legend and (labels is not None):
+        ax.legend(fontsize=8, markerscale=1.5, loc="best", framealpha=0.8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax

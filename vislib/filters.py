@@ -1,0 +1,269 @@
+"""Convolution kernels as pictures: the first layer's filters (edge and colour
+detectors once trained), deeper kernels one input channel at a time, and
+snapshots of the first layer while a network trains.
+
+Krizhevsky, Sutskever & Hinton. *ImageNet Classification with Deep
+Convolutional Neural Networks.* NeurIPS 2012 (Figure 3: the 96 first-layer
+kernels); Zeiler & Fergus. *Visualizing and Understanding Convolutional
+Networks.* ECCV 2014.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import _checks, _graph
+from .profiles import CourseModel, as_course
+
+
+def _is_bgr(course: CourseModel) -> bool:
+    """Whether the profile feeds BGR to the network (Caffe-style VGG16 / ResNet50)."""
+    from .profiles import _imagenet_specs
+    spec = _imagenet_specs().get(course.name)
+    return spec is not None and spec.mode == "caffe"
+
+
+def _kernel(layer) -> tuple[np.ndarray, str]:
+    """(kernel (kh, kw, cin, cout), kind) of a convolution layer."""
+    if isinstance(layer, keras.layers.SeparableConv2D):
+        k = np.asarray(layer.depthwise_kernel.numpy())
+        kind = "depthwise"
+    elif isinstance(layer, keras.layers.DepthwiseConv2D):
+        k = np.asarray(layer.kernel.numpy())
+        kind = "depthwise"
+    else:
+        k = np.asarray(layer.kernel.numpy())
+        kind = "conv"
+    if kind == "depthwise":  # (kh, kw, cin, mult): every filter sees one input channel
+        kh, kw, cin, mult = k.shape
+        k = k.reshape(kh, kw, 1, cin * mult)
+    return k.astype(np.float32), kind
+
+
+def _normalize_filters(k: np.ndarray) -> np.ndarray:
+    """Scale each filter of (n, kh, kw, c) to [0, 1] (constant filters become 0.5)."""
+    lo = k.min(axis=(1, 2, 3), keepdims=True)
+    span = k.max(axis=(1, 2, 3), keepdims=True) - lo
+    safe = np.where(span > 0, span, 1.0)
+    return np.where(span > 0, (k - lo) / safe, 0.5).astype(np.float32)
+
+
+def filters(model, layer: str | None = None, channel: int | None = None,
+            normalize: bool = True) -> np.ndarray:
+    """The kernels of a convolution layer, ready to display.
+
+    A Conv2D kernel has shape (kh, kw, C_in, n_filters). When the layer sees
+    an image (C_in = 1 or 3) each filter is a small image; deeper layers see
+    dozens of channels, so one input ``channel`` at a time is returned.
+    Depthwise layers (MobileNetV2) have one input channel per filter already.
+    Kernels of Caffe-style profiles (VGG16, ResNet50) are flipped from BGR to
+    RGB so that colours display right.
+
+    Krizhevsky et al. 2012, Figure 3; Zeiler & Fergus 2014.
+
+    Args:
+        model: A :class:`~vislib.CourseModel` or a ``keras.Model``.
+        layer: Name of a convolution layer (default: the profile's first conv).
+        channel: Input channel to show. ``None`` shows all channels of a
+            first layer (C_in = 1 or 3) and channel 0 of deeper layers.
+        normalize: Scale each filter to [0, 1] on its own (min to 0, max to 1);
+            False returns the raw weights.
+
+    Returns:
+        float32 (n_filters, kh, kw, C) with C = C_in for first layers (all
+        channels) and C = 1 otherwise.
+
+    Raises:
+        ValueError: Unknown layer (the message lists the conv layers) or a
+            channel outside 0..C_in-1.
+    """
+    course = as_course(model)
+    convs = _graph.conv_layer_names(course.model)
+    name = layer if layer is not None else (course.first_conv or (convs[0] if convs else None))
+    _graph.check_layer(course.model, name, convs, what="conv layer")
+    k, kind = _kernel(course.model.get_layer(name))
+    cin = k.shape[2]
+    if channel is None:
+        if cin not in (1, 3):
+            channel = 0
+    else:
+        _checks.in_range(channel, 0, cin - 1, "channel", integer=True)
+    if channel is not None:
+        k = k[:, :, int(channel):int(channel) + 1, :]
+    elif cin == 3 and _is_bgr(course):
+        k = k[:, :, ::-1, :]
+    k = np.transpose(k, (3, 0, 1, 2))  # (n, kh, kw, c)
+    return _normalize_filters(k) if normalize else np.ascontiguousarray(k, dtype=np.float32)
+
+
+def _check_kernels(kernels) -> np.ndarray:
+    k = np.asarray(kernels, dtype=np.float32)
+    if k.ndim == 3:
+        k = k[..., None]
+    if k.ndim != 4 or k.shape[-1] not in (1, 3) or k.shape[0] == 0:
+        raise ValueError(f"kernels must have shape (n, kh, kw, 1) or (n, kh, kw, 3); got {k.shape}")
+    return k
+
+
+def filter_grid(kernels, ncols: int | None = None, scale: int = 8, pad: int = 1) -> np.ndarray:
+    """Tile kernels into one uint8 image (nearest-neighbour upscaled), e.g. a GIF frame.
+
+    Args:
+        kernels: (n, kh, kw, 1 or 3) in [0, 1], as returned by :func:`filters`.
+        ncols: Filters per row (default: about sqrt(n)).
+        scale: Screen pixels per kernel weight.
+        pad: Gap between filters in kernel weights (drawn white).
+
+    Returns:
+        uint8 (H, W, 3).
+    """
+    k = np.clip(_check_kernels(kernels), 0, 1)
+    n, kh, kw, c = k.shape
+    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    _checks.in_range(ncols, 1, 10_000, "ncols", integer=True)
+    _checks.in_range(scale, 1, 100, "scale", integer=True)
+    nrows = int(np.ceil(n / ncols))
+    cell_h, cell_w = (kh + pad) * scale, (kw + pad) * scale
+    out = np.full((nrows * cell_h + pad * scale, ncols * cell_w + pad * scale, 3), 255, np.uint8)
+    for i in range(n):
+        tile = k[i] if c == 3 else np.repeat(k[i], 3, axis=-1)
+        tile = np.kron(tile, np.ones((scale, scale, 1), np.float32))
+        r, q = divmod(i, ncols)
+        y0, x0 = r * cell_h + pad * scale, q * cell_w + pad * scale
+        out[y0:y0 + kh * scale, x0:x0 + kw * scale] = np.round(tile * 255).astype(np.uint8)
+    return out
+
+
+def plot_filters(kernels, ncols: int | None = None, titles: Sequence[str] | None = None,
+                 size: float = 0.9, fig=None, suptitle: str | None = None):
+    """Draw kernels (from :func:`filters`) as a grid of small images.
+
+    Args:
+        kernels: (n, kh, kw, 1 or 3) in [0, 1]; one channel is drawn in gray.
+        ncols: Filters per row (default: about sqrt(n), at most 16).
+        titles: One short title per filter (e.g. its index).
+        size: Inches per filter.
+        fig: A Figure to draw into (default: a new one).
+        suptitle: A title over the grid.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        ValueError: Wrong kernel shape.
+    """
+    k = np.clip(_check_kernels(kernels), 0, 1)
+    n = len(k)
+    ncols = ncols or min(16, int(np.ceil(np.sqrt(n))))
+    _checks.in_range(ncols, 1, 10_000, "ncols", integer=True)
+    nrows = int(np.ceil(n / ncols))
+    if fig is None:
+        fig = plt.figure(figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i >= n:
+            continue
+        if k.shape[-1] == 3:
+            ax.imshow(k[i], vmin=0, vmax=1, interpolation="nearest")
+        else:
+            ax.imshow(k[i, ..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        if titles is not None and i < len(titles):
+            ax.set_title(str(titles[i]), fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+class FilterSnapshots(keras.callbacks.Callback):
+    """A Keras callback that records a layer's kernels while the model trains.
+
+    A snapshot is taken before training ("init"), then every ``every``
+    batches (or at the end of every epoch when ``every`` is None).
+
+    Attributes:
+        frames: Kernels normalised per filter, (n, kh, kw, C) per snapshot.
+        raw: The raw kernels per snapshot (same shapes).
+        labels: One label per snapshot ("init", "epoch 1", "epoch 1, batch 20", ...).
+    """
+
+    def __init__(self, layer: str, every: int | None = None, channel: int | None = None) -> None:
+        super().__init__()
+        if every is not None:
+            _checks.in_range(every, 1, 10**9, "every", integer=True)
+        self.layer = layer
+        self.every = every
+        self.channel = channel
+        self.frames: list[np.ndarray] = []
+        self.raw: list[np.ndarray] = []
+        self.labels: list[str] = []
+        self._epoch = 0
+
+    def _snap(self, label: str) -> None:
+        raw = filters(self.model, self.layer, self.channel, normalize=False)
+        self.raw.append(raw)
+        self.frames.append(_normalize_filters(raw))
+        self.labels.append(label)
+
+    def on_train_begin(self, logs=None):
+        _graph.check_layer(self.model, self.layer, _graph.conv_layer_names(self.model), what="conv layer")
+        if not self.frames:
+            self._snap("init")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every and (batch + 1) % self.every == 0:
+            self._snap(f"epoch {self._epoch + 1}, batch {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.every:
+            self._snap(f"epoch {epoch + 1}")
+
+
+def save_gif(frames, path, duration: float = 0.4, ncols: int | None = None, scale: int = 8) -> Path:
+    """Save frames as an animated GIF (Pillow).
+
+    Args:
+        frames: A list of kernel arrays (n, kh, kw, 1 or 3) in [0, 1] (e.g.
+            ``FilterSnapshots.frames``; each is tiled with :func:`filter_grid`)
+            or of uint8 images (H, W, 3) / (H, W).
+        path: Output file (``.gif``).
+        duration: Seconds per frame.
+        ncols: Filters per row when frames are kernels.
+        scale: Screen pixels per kernel weight when frames are kernels.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: No frames, or frames of different shapes.
+    """
+    from PIL import Image
+    frames = list(frames)
+    if not frames:
+        raise ValueError("save_gif() got no frames")
+    images = []
+    for f in frames:
+        f = np.asarray(f)
+        if f.ndim == 4:
+            f = filter_grid(f, ncols=ncols, scale=scale)
+        elif f.dtype != np.uint8:
+            f = np.clip(np.round(f.astype(np.float32) * (255.0 if f.max() <= 1.0 else 1.0)), 0, 255)
+            f = f.astype(np.uint8)
+        if f.ndim == 3 and f.shape[-1] == 1:
+            f = f[..., 0]
+        images.append(f)
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise ValueError(f"frames have different shapes {sorted(shapes)}")
+    path = Path(path)
+    pil = [Image.fromarray(im) for im in images]
+    pil[0].save(path, save_all=True, append_images=pil[1:], duration=int(duration * 1000), loop=0)
+    return path
