@@ -7,10 +7,12 @@ All share one call shape ``method(model, images, target=None, ...) ->
 
 from __future__ import annotations
 
+import weakref
+
 import keras
 import numpy as np
 
-from . import _graph
+from . import _checks, _graph
 from ._grad import layer_gradients, resolve
 from .plotting import normalize_map
 from .resize import resize_maps
@@ -107,19 +109,10 @@ def cam(model, images, target=None, batch_size: int | None = None, normalize: bo
     """
     course, x, t = resolve(model, images, target)
     name, kernel = _gap_classifier(course.model)
-    acts = _acts(course, x, name, batch_size)
+    from .activations import activations
+    acts = activations(course, x, [name], batch_size)[name]
     maps = np.einsum("nhwk,kn->nhw", acts, kernel[:, t])
     return _finish(np.maximum(maps, 0), course.input_size, normalize)
-
-
-def _acts(course, x: np.ndarray, name: str, batch_size: int | None) -> np.ndarray:
-    run = _graph.forward(course.model, (name,))
-    bs = batch_size or _graph.batch_size_for(course.model)
-    out = []
-    for s in range(0, len(x), bs):
-        (a,), _ = run(course.preprocess(x[s:s + bs]))
-        out.append(np.asarray(a, np.float32))
-    return np.concatenate(out)
 
 
 def guided_gradcam(model, images, target=None, layer: str | None = None,
@@ -135,3 +128,176 @@ def guided_gradcam(model, images, target=None, layer: str | None = None,
     heat = gradcam(course, x, t, layer=layer, batch_size=batch_size)
     guided = guided_backprop(course, x, t, batch_size=batch_size)
     return normalize_map(guided * heat)
+
+
+# ---- Grad-CAM++ and Score-CAM through tf-keras-vis ----
+
+_linear: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyDictionary()
+
+
+class _LinearHead(keras.layers.Layer):
+    """The last Dense layer without its softmax, sharing its kernel and bias."""
+
+    def __init__(self, dense, **kwargs):
+        super().__init__(**kwargs)
+        self._dense = [dense]  # a list: no second ownership of the weights
+
+    def call(self, h):
+        dense = self._dense[0]
+        z = keras.ops.matmul(h, dense.kernel)
+        return z + dense.bias if dense.bias is not None else z
+
+
+def linear_model(model: keras.Model) -> keras.Model:
+    """A model with the same input and layers as ``model`` whose output is the
+    pre-softmax score (what tf-keras-vis' ``ReplaceToLinear`` makes, without
+    cloning or modifying anything).
+
+    The layers and weights are shared, so it costs no memory; built once per
+    model and cached while the model lives.
+    """
+    if model in _linear:
+        return _linear[model]
+    feed, head = _graph._score_head(model)
+    out = feed if head is None else _LinearHead(model.layers[-1], name=f"{model.layers[-1].name}_linear")(feed)
+    linear = keras.Model(model.inputs, out, name=f"{model.name}_linear")
+    try:
+        _linear[model] = linear
+    except TypeError:
+        pass
+    return linear
+
+
+def _chunks(n: int, size: int):
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+def _stable_score(indices):
+    """tf-keras-vis' CategoricalScore minus its own (constant) value.
+
+    Grad-CAM++ weights the gradients by ``exp(score)``; that factor cancels
+    after the per-image normalisation, so subtracting the score (without its
+    gradient) changes nothing but keeps ``exp`` from overflowing for
+    confident predictions (logits above ~88).
+    """
+    import tensorflow as tf
+    from tf_keras_vis.utils.scores import CategoricalScore
+    base = CategoricalScore(list(indices))
+
+    def score(output):
+        s = base(output)
+        return s - tf.stop_gradient(s)
+    return score
+
+
+def gradcam_plus_plus(model, images, target=None, layer: str | None = None,
+                      batch_size: int | None = None) -> np.ndarray:
+    """Grad-CAM++: Grad-CAM whose channel weights average only the positive
+    gradients, each position weighted by higher-order derivatives
+    (``a_ij^k = g^2 / (2 g^2 + sum_ab A_ab^k g^3)``), so several instances of
+    a class all show up.
+
+    Chattopadhay, Sarkar, Howlader, Balasubramanian. *Grad-CAM++: Improved
+    Visual Explanations for Deep Convolutional Networks.* WACV 2018.
+
+    Computed by ``tf_keras_vis.gradcam_plus_plus.GradcamPlusPlus`` on a
+    linear-output view of the model that shares its layers
+    (:func:`linear_model`); the caller's model is never modified.
+
+    Args:
+        model: A :class:`~vislib.CourseModel` or a ``keras.Model``.
+        images: One image (H, W, C) or a batch (N, H, W, C) of display pixels.
+        target: Class index, one per image, or None for each image's top-1.
+        layer: Layer to look at (default: the profile's last conv layer);
+            any layer with a spatial (N, h, w, k) output.
+        batch_size: Images per pass (default from the model size).
+
+    Returns:
+        float32 (N, H, W) at input resolution, normalised per image to [0, 1].
+
+    Raises:
+        ValueError: Unknown layer (the message lists valid ones), bad images
+            or targets.
+    """
+    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+    course, x, t = resolve(model, images, target)
+    name = _default_layer(course, layer)
+    vis = GradcamPlusPlus(linear_model(course.model), model_modifier=None, clone=False)
+    bs = batch_size or _graph.batch_size_for(course.model)
+    maps = []
+    for s in _chunks(len(x), bs):
+        seed = np.asarray(course.preprocess(x[s]), np.float32)
+        m = vis(_stable_score(t[s]), seed, penultimate_layer=name, seek_penultimate_conv_layer=False,
+                expand_cam=False, normalize_cam=False)
+        maps.append(np.asarray(m, np.float32).reshape(len(seed), *np.shape(m)[-2:]))
+    return _finish(np.concatenate(maps), course.input_size)
+
+
+def scorecam(model, images, target=None, layer: str | None = None, max_channels: int | None = None,
+             batch_size: int | None = None) -> np.ndarray:
+    """Score-CAM: gradient-free; each feature map, upsampled and scaled to
+    [0, 1], masks the input, and the softmax probability of the target class
+    for that masked input is the map's weight: ``L = ReLU(sum_k s_k A^k)``.
+
+    Wang, Wang, Du, Yang, Zhang, Ding, Mardziel, Hu. *Score-CAM:
+    Score-Weighted Visual Explanations for Convolutional Neural Networks.*
+    CVPR workshops 2020.
+
+    Computed by ``tf_keras_vis.scorecam.Scorecam`` on a linear-output view of
+    the model (:func:`linear_model`; Score-CAM applies the softmax itself);
+    the caller's model is never modified. It costs one forward pass per
+    feature map and image: ``max_channels`` keeps only the maps with the
+    largest spatial variance ("Faster Score-CAM").
+
+    Args:
+        model: A :class:`~vislib.CourseModel` or a ``keras.Model``.
+        images: One image (H, W, C) or a batch (N, H, W, C) of display pixels.
+        target: Class index, one per image, or None for each image's top-1.
+        layer: Layer to look at (default: the profile's last conv layer).
+        max_channels: Use at most this many feature maps (None: all, as in
+            the paper).
+        batch_size: Masked inputs per forward pass (default from the model size).
+
+    Returns:
+        float32 (N, H, W) at input resolution, normalised per image to [0, 1].
+
+    Raises:
+        ValueError: Unknown layer, ``max_channels`` out of range, bad images
+            or targets.
+    """
+    from tf_keras_vis.scorecam import Scorecam
+    from tf_keras_vis.utils.scores import CategoricalScore
+    course, x, t = resolve(model, images, target)
+    name = _default_layer(course, layer)
+    channels = int(course.model.get_layer(name).output.shape[-1])
+    if max_channels is not None:
+        max_channels = _checks.in_range(max_channels, 1, channels, "max_channels", integer=True)
+    k = channels if max_channels is None else max_channels
+    vis = Scorecam(linear_model(course.model), model_modifier=None, clone=False)
+    bs = batch_size or _graph.batch_size_for(course.model)
+    per_call = max(1, (4 * bs) // k)  # images per call: about 4 batches of masked copies
+    maps = []
+    with _quiet_keras():
+        for s in _chunks(len(x), per_call):
+            seed = np.asarray(course.preprocess(x[s]), np.float32)
+            m = vis(CategoricalScore(t[s].tolist()), seed, penultimate_layer=name,
+                    seek_penultimate_conv_layer=False, batch_size=bs,
+                    max_N=max_channels if max_channels is not None and max_channels < channels else None,
+                    expand_cam=False, normalize_cam=False)
+            maps.append(np.asarray(m, np.float32).reshape(len(seed), *np.shape(m)[-2:]))
+    return _finish(np.concatenate(maps), course.input_size)
+
+
+class _quiet_keras:
+    """Keras progress bars off inside (tf-keras-vis calls ``predict`` without
+    ``verbose=0``), restored afterwards."""
+
+    def __enter__(self):
+        self._was = keras.config.is_interactive_logging_enabled()
+        keras.utils.disable_interactive_logging()
+
+    def __exit__(self, *exc):
+        if self._was:
+            keras.utils.enable_interactive_logging()
+        return False
