@@ -1,0 +1,308 @@
+"""Build lessons/01_filters.ipynb (run: .venv/bin/python -m tools.lessons.build_01)."""
+
+from tools.nb import build, code, md
+
+CELLS = [
+    md(r"""
+# 01 · First-layer filters
+
+The first thing a CNN computes is a bank of small convolutions on the pixels. Each
+filter is a tiny image, and since it touches the pixels directly we can simply *look*
+at it. This lesson does that, asks why some networks' filters are more telling than
+others, and watches the filters take shape while a network trains.
+
+## What you will learn
+- what a convolution kernel is and why a first-layer kernel is a picture of what it detects;
+- how to display kernels (`vislib.filters`, `vislib.plot_filters`);
+- why 3x3 kernels (VGG16, MobileNetV2, the offline model) show less than AlexNet's 11x11 or ResNet's 7x7;
+- why deeper kernels are hard to read, shown one input channel at a time;
+- how first-layer filters evolve from random noise during training (an animated GIF).
+"""),
+    md(r"""
+## The idea
+
+A convolution layer with $F$ filters of size $k \times k$ over $C$ input channels holds
+a kernel $W \in \mathbb{R}^{k \times k \times C \times F}$ and a bias $b \in \mathbb{R}^F$.
+Filter $f$ answers, at every position $(i, j)$,
+
+$$a^{(f)}_{ij} = \mathrm{ReLU}\Big(b_f + \sum_{u,v,c} W^{(f)}_{uvc}\; x_{i+u,\,j+v,\,c}\Big)
+ = \mathrm{ReLU}\big(b_f + \langle W^{(f)}, x_{\text{patch}(i,j)} \rangle\big).$$
+
+The response is a dot product between the kernel and an image patch, and among patches
+of equal norm the dot product is largest for the patch that *looks like the kernel*
+(Cauchy-Schwarz). So a first-layer kernel is a template: draw it as a small image and
+you see what it looks for. To draw it we rescale each filter on its own,
+$\tilde W = (W - \min W) / (\max W - \min W)$, so mid-grey is about zero, white is
+positive and black is negative.
+"""),
+    code(r"""
+layer = cm.model.get_layer(cm.first_conv)
+print(f"{cm.first_conv}: {type(layer).__name__}, kernel {tuple(layer.kernel.shape)} "
+      "= (height, width, input channels, filters)")
+"""),
+    md(r"""
+## By hand
+
+The kernel is a weight tensor of shape (kh, kw, C, F). Put the filter axis first and
+rescale each filter to [0, 1]. (VGG16 and ResNet50 were trained on BGR images, so their
+3-channel kernels are flipped to RGB for display.)
+"""),
+    code(r"""
+W = layer.get_weights()[0]                         # (kh, kw, C, F)
+by_hand = np.transpose(W, (3, 0, 1, 2))            # (F, kh, kw, C)
+if cm.name in ("vgg16", "resnet50"):
+    by_hand = by_hand[..., ::-1]                   # BGR -> RGB
+lo = by_hand.min(axis=(1, 2, 3), keepdims=True)
+hi = by_hand.max(axis=(1, 2, 3), keepdims=True)
+by_hand = (by_hand - lo) / (hi - lo)
+print("filters:", by_hand.shape, "| each spans", by_hand[0].min(), "to", by_hand[0].max())
+"""),
+    md(r"""
+A kernel is a template: the patches of an image that make a filter respond most should
+look like the filter. Below, the responses $\langle W^{(f)}, x_{\text{patch}} \rangle$
+of one filter at every position of a few images, computed with numpy, and the five
+patches where it responds most.
+"""),
+    code(r"""
+images, labels, names = vislib.examples(cm, 6)
+x = np.asarray(cm.preprocess(images))                                   # network input
+kh, kw = W.shape[:2]
+patches = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
+patches = np.moveaxis(patches, 3, -1)                                   # (N, H', W', kh, kw, C)
+f = int(np.argmax(W.reshape(-1, W.shape[-1]).std(axis=0)))             # a strongly structured filter
+resp = np.einsum("nijuvc,uvc->nij", patches, W[..., f])
+top = np.argsort(resp.ravel())[::-1][:5]
+fig, axes = plt.subplots(1, 6, figsize=(9, 1.8))
+axes[0].imshow(by_hand[f].squeeze(), cmap="gray", vmin=0, vmax=1); axes[0].set_title(f"filter {f}")
+for ax, flat in zip(axes[1:], top):
+    n, i, j = np.unravel_index(flat, resp.shape)
+    patch = images[n, i:i + kh, j:j + kw].astype(np.float32)
+    patch = (patch - patch.min()) / max(np.ptp(patch), 1e-6)
+    ax.imshow(patch.squeeze(), cmap="gray", vmin=0, vmax=1); ax.set_title(f"{resp[n, i, j]:.1f}", fontsize=8)
+for ax in axes:
+    ax.axis("off")
+plt.show()
+"""),
+    md(r"""
+## With vislib
+
+`vislib.filters(model, layer=None)` returns the same array (default: the profile's
+first conv layer) and `vislib.plot_filters` draws the grid.
+"""),
+    code(r"""
+kernels = vislib.filters(cm)
+assert np.allclose(kernels, by_hand, atol=1e-6)
+fig = vislib.plot_filters(kernels, suptitle=f"{cm.name}: {len(kernels)} first-layer filters of {cm.first_conv}")
+plt.show()
+"""),
+    md(r"""
+### Why 3x3 kernels show less than AlexNet's 11x11
+
+| network | first layer | what you see in its filters |
+|---|---|---|
+| AlexNet (Krizhevsky et al. 2012) | 96 x 11x11, stride 4 | oriented stripes at several frequencies (Gabor-like), colour blobs |
+| ZFNet (Zeiler & Fergus 2014) | 96 x 7x7, stride 2 | the same, cleaner (they shrank AlexNet's filters after *looking* at them) |
+| ResNet50 (He et al. 2016) | 64 x 7x7, stride 2 | Gabor-like stripes and colour blobs |
+| VGG16 (Simonyan & Zisserman 2015) | 64 x 3x3, stride 1 | little more than "brighter on this side" and colour |
+| MobileNetV2, the offline model | 3x3 | the same |
+
+A 3x3 window has 9 pixels: it can hold the *direction* of a brightness change, but not
+a stripe's frequency, its phase or its length. VGG16 gets large templates by stacking
+3x3 layers (two give a 5x5 view, three a 7x7 view, with fewer weights and more
+non-linearities), so the "picture" is spread over several layers and no single kernel
+shows it. To see the difference we draw the kind of filter AlexNet learns, a Gabor
+filter, at 11x11, and the same filter sampled on a 3x3 grid:
+"""),
+    code(r"""
+def gabor(size, theta, wavelength, phase=0.0):
+    # a cosine stripe pattern under a Gaussian window: the classic model of V1 cells and of AlexNet's filters
+    r = np.arange(size) - (size - 1) / 2
+    yy, xx = np.meshgrid(r, r, indexing="ij")
+    along = xx * np.cos(theta) + yy * np.sin(theta)
+    return np.exp(-(xx**2 + yy**2) / (2 * (size / 4) ** 2)) * np.cos(2 * np.pi * along / wavelength + phase)
+
+bank = [(t, wl, ph) for t in np.linspace(0, np.pi, 4, endpoint=False) for wl, ph in ((4, 0), (7, np.pi / 2))]
+big = np.stack([gabor(11, *p) for p in bank])[..., None]   # 8 filters: 4 orientations x 2 frequencies/phases
+small = big[:, 4:7, 4:7]                                   # what a 3x3 window at the same pixel size holds
+norm = lambda k: (k - k.min(axis=(1, 2, 3), keepdims=True)) / np.ptp(k, axis=(1, 2, 3), keepdims=True)
+vislib.plot_filters(norm(big), ncols=8, size=1.0, suptitle="Gabor filters, 11x11 (AlexNet-like)")
+vislib.plot_filters(norm(small), ncols=8, size=1.0, suptitle="their central 3x3: a bar or an edge, no frequency")
+plt.show()
+"""),
+    md(r"""
+ResNet50's real 7x7 filters need its ImageNet weights (98 MB). If they are in your Keras
+cache the next cell shows them; with random weights a 7x7 filter is just noise, so
+there is nothing to learn from building the architecture alone.
+"""),
+    code(r"""
+if cm.weights == "imagenet" and vislib.profiles.weights_cached("resnet50"):
+    resnet = vislib.load_model("resnet50")
+    vislib.plot_filters(vislib.filters(resnet), suptitle="ResNet50 conv1: 64 filters of 7x7x3")
+    plt.show()
+else:
+    print("ResNet50 ImageNet weights not cached: run `python -m vislib.data prefetch resnet50` once online to see them")
+"""),
+    md(r"""
+### Deeper kernels, one input channel at a time
+
+The second conv layer does not see pixels: it sees the feature maps of the first layer.
+Each of its filters has one 3x3 slice *per input channel* (e.g. 32 slices for the
+offline model's `block2_conv1`, 64 for VGG16's `block1_conv2`). A slice says how to
+weigh one feature map around a position, so drawing it shows a pattern *in feature map
+space*, not in pixels: "edge detector 5 on the left, edge detector 5 off on the right".
+(MobileNetV2's second layer is *depthwise*: each of its filters sees a single channel.)
+That is why deeper kernels are hard to read and why later lessons look at what units
+*respond to* (activations, lesson 03; patches, lesson 04) instead of at weights.
+"""),
+    code(r"""
+second = cm.conv_layers[1]
+deep = vislib.filters(cm, second, channel=0)
+print(f"{second}: kernel {tuple(cm.model.get_layer(second).kernel.shape)}; "
+      f"input channel 0 of every filter -> {deep.shape}")
+vislib.plot_filters(deep[:32], suptitle=f"{second}, input channel 0 (first 32 filters)")
+plt.show()
+"""),
+    md(r"""
+### How the filters evolve during training
+
+We train a fresh copy of the offline architecture (the `fashion_cnn` recipe; under the
+ImageNet profiles too, since it is the network a CPU can train in seconds) on a subset of
+Fashion-MNIST, with `vislib.FilterSnapshots`, a Keras callback that copies the first-layer
+kernels before training and every few batches.
+"""),
+    code(r"""
+import keras
+from vislib import course_models
+
+n_train, epochs = vislib.budget(6000, 3000), vislib.budget(5, 2)
+(x_tr, y_tr), (x_te, y_te) = vislib.fashion_mnist()[:2]
+x_small, y_small = x_tr[:n_train, ..., None] / 255.0, y_tr[:n_train]
+keras.utils.set_random_seed(0)
+fresh = course_models.build(course_models.RECIPES["fashion_cnn"])
+course_models.compile_classifier(fresh)
+steps = int(np.ceil(n_train / 64))
+snapshots = vislib.FilterSnapshots("block1_conv1", every=max(1, steps * epochs // 16))
+history = fresh.fit(x_small, y_small, batch_size=64, epochs=epochs, verbose=0,
+                    validation_data=(x_te[:1000, ..., None] / 255.0, y_te[:1000]), callbacks=[snapshots]).history
+print(f"{len(snapshots.frames)} snapshots; loss {history['loss'][0]:.2f} -> {history['loss'][-1]:.2f}; "
+      f"test accuracy after {epochs} epochs on {n_train} images: {history['val_accuracy'][-1]:.3f}")
+fig = plt.figure(figsize=(10, 2.6))
+left, right = fig.subfigures(1, 2)
+vislib.plot_filters(snapshots.frames[0], ncols=8, size=0.6, fig=left, suptitle="before training")
+vislib.plot_filters(snapshots.frames[-1], ncols=8, size=0.6, fig=right, suptitle=snapshots.labels[-1])
+plt.show()
+"""),
+    code(r"""
+import tempfile
+from IPython.display import Image as ShowGif
+
+gif = vislib.save_gif(snapshots.frames, os.path.join(tempfile.mkdtemp(), "filters.gif"), duration=0.3, ncols=8)
+print("saved", gif)
+ShowGif(filename=str(gif))
+"""),
+    md(r"""
+## Explore
+
+Scrub through training with the slider (the snapshots are already in memory). The
+second explorer shows any conv layer's kernels one input channel at a time (reading
+weights needs no forward pass).
+"""),
+    code(r"""
+change = [float(np.linalg.norm(r - snapshots.raw[0]) / np.linalg.norm(snapshots.raw[0])) for r in snapshots.raw]
+
+def show_snapshot(step):
+    fig = vislib.plot_filters(snapshots.frames[step], ncols=8, size=0.7,
+                              suptitle=f"{snapshots.labels[step]}: kernels moved {100 * change[step]:.0f} % from init")
+    plt.show()
+
+vislib.explorer(show_snapshot, step=widgets.IntSlider(min=0, max=len(snapshots.frames) - 1,
+                                                      value=len(snapshots.frames) - 1, description="snapshot"))
+"""),
+    code(r"""
+def show_layer(layer, channel):
+    try:
+        k = vislib.filters(cm, layer, channel=channel)
+    except ValueError as err:   # this layer has fewer input channels than the slider allows
+        print(err)
+        return
+    vislib.plot_filters(k[:48], suptitle=f"{layer}: input channel {channel}, first {min(48, len(k))} of {len(k)} filters")
+    plt.show()
+
+vislib.explorer(show_layer, layer=widgets.Dropdown(options=cm.conv_layers, value=cm.conv_layers[1], description="layer"),
+                channel=widgets.IntSlider(min=0, max=63, value=0, description="in channel"))
+"""),
+    md(r"""
+## What to notice
+
+- Every displayed filter spans exactly [0, 1]: the contrast is per filter, so a
+  filter with tiny weights looks as strong as one with large weights.
+- Training moves the first-layer kernels away from their random start while the loss
+  falls; the snapshots change fastest at the beginning.
+- Trained first-layer filters drift toward *zero-sum* kernels (weights cancel on flat
+  regions), i.e. toward detectors of *changes* in brightness: edges.
+"""),
+    code(r"""
+assert np.allclose(kernels.min(axis=(1, 2, 3)), 0) and np.allclose(kernels.max(axis=(1, 2, 3)), 1)
+assert history["loss"][-1] < history["loss"][0]
+assert history["val_accuracy"][-1] > 0.5          # 10 classes: chance is 0.1
+assert change[-1] > 0.05                           # the kernels moved by more than 5 %
+first_half = change[len(change) // 2] / change[-1]
+print(f"half of the snapshots in, the kernels had moved {100 * first_half:.0f} % of their final distance")
+assert first_half > 0.5                            # most of the change happens early
+
+def zero_sum(raw):   # |sum of weights| / sum of |weights|, averaged over filters: 0 = perfect edge detector
+    k = raw.reshape(len(raw), -1)
+    return float(np.mean(np.abs(k.sum(1)) / np.abs(k).sum(1)))
+
+print(f"zero-sum ratio: at init {zero_sum(snapshots.raw[0]):.2f}, after training {zero_sum(snapshots.raw[-1]):.2f}")
+assert zero_sum(snapshots.raw[-1]) < zero_sum(snapshots.raw[0])
+"""),
+    md(r"""
+## Exercises
+
+1. How many weights (kernel and bias) does the first conv layer of the active model have? Set `n_weights`.
+2. `vislib.filters(cm, cm.conv_layers[1], channel=0)` has shape (F, kh, kw, 1). How many
+   input channels does that layer's kernel have, i.e. how many such pictures make up one
+   of its filters? Set `n_slices`.
+3. Which filter of the first layer responds most to a bright vertical edge (dark on the
+   left, bright on the right)? Build such an image, run `vislib.activations(cm, image, cm.first_conv)`
+   and take the channel with the largest mean activation. Set `edge_filter`.
+"""),
+    code(r"""
+n_weights = None     # your answer
+n_slices = None      # your answer
+edge_filter = None   # your answer
+
+edge = np.zeros((1, *cm.input_shape), np.float32)
+edge[:, :, cm.input_size[1] // 2:] = 255.0
+edge_maps = vislib.activations(cm, edge, cm.first_conv)[cm.first_conv]
+vislib.check(n_weights, layer.count_params(), hint="kh * kw * C * F + F", name="1. weights")
+vislib.check(n_slices, cm.model.get_layer(cm.conv_layers[1]).kernel.shape[2],
+             hint="the third axis of the kernel", name="2. slices")
+vislib.check(edge_filter, int(np.argmax(edge_maps.mean(axis=(0, 1, 2)))),
+             hint="edge_maps.mean(axis=(0, 1, 2)).argmax()", name="3. edge filter");
+"""),
+    md(r"""
+## Summary
+
+- A first-layer kernel is a template: its response is a dot product with an image patch.
+  `vislib.filters` rescales each filter to [0, 1] and `vislib.plot_filters` draws them.
+- Small 3x3 kernels can only show a direction of change and a colour; large kernels
+  (AlexNet 11x11, ResNet 7x7) show Gabor-like stripes. Deeper kernels act on feature maps,
+  so one 3x3 slice per input channel is all we can draw, and it is hard to read.
+- During training the filters move quickly away from random noise, most in the first
+  steps, and become zero-sum edge detectors.
+- Next: lesson 02 looks at the other end of the network, the FC7 features.
+
+## References
+
+- A. Krizhevsky, I. Sutskever, G. Hinton. *ImageNet Classification with Deep Convolutional Neural Networks.* NeurIPS 2012.
+- M. Zeiler, R. Fergus. *Visualizing and Understanding Convolutional Networks.* ECCV 2014.
+- K. Simonyan, A. Zisserman. *Very Deep Convolutional Networks for Large-Scale Image Recognition.* ICLR 2015.
+- K. He, X. Zhang, S. Ren, J. Sun. *Deep Residual Learning for Image Recognition.* CVPR 2016.
+- J. Yosinski, J. Clune, Y. Bengio, H. Lipson. *How transferable are features in deep neural networks?* NeurIPS 2014.
+"""),
+]
+
+if __name__ == "__main__":
+    print(build("lessons/01_filters.ipynb", CELLS))
