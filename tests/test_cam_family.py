@@ -1,0 +1,160 @@
+"""Grad-CAM++ and Score-CAM (through tf-keras-vis): shapes and ranges, agreement
+with the formulas written out in numpy, agreement with Grad-CAM / CAM on a
+trained model, and the caller's model left untouched."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import vislib
+from vislib import _grad
+from vislib.cam import linear_model
+from vislib.resize import resize_maps
+from conftest import course_from, tiny_cnn
+
+
+def _items(fashion_data, n=6, start=0):
+    x, y = fashion_data.test
+    return x[start:start + n, :, :, None].astype("float32"), y[start:start + n]
+
+
+def _corr(a, b):
+    """Pearson correlation per image (0 where a map is constant)."""
+    out = []
+    for p, q in zip(a, b):
+        out.append(np.corrcoef(p.ravel(), q.ravel())[0, 1] if p.std() > 0 and q.std() > 0 else 0.0)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("method", [vislib.gradcam_plus_plus, vislib.scorecam])
+def test_shape_dtype_range_and_class_dependence(method, fashion, fashion_data):
+    x, _ = _items(fashion_data)
+    m = method(fashion, x)
+    assert m.shape == (6, 28, 28) and m.dtype == np.float32
+    assert m.min() >= 0 and np.allclose(m.max(axis=(1, 2)), 1)
+    other = method(fashion, x, target=(fashion.predict(x).argmax(1) + 5) % 10)
+    assert not np.allclose(m, other)
+    one = method(fashion, x[0])  # a single HWC image
+    np.testing.assert_allclose(one[0], m[0], atol=1e-4)
+
+
+def test_gradcam_plus_plus_equals_its_formula_in_numpy(fashion, fashion_data):
+    """tf-keras-vis' Grad-CAM++ (alphas normalised per channel) from our own
+    layer gradients: a_ij = g^2 / (2 g^2 + sum A g^3), w_k = sum_ij a_ij relu(g_ij)."""
+    x, _ = _items(fashion_data, 4)
+    for layer in (fashion.last_conv, "block2_pool"):
+        course, xx, t = _grad.resolve(fashion, x, None)
+        acts, g, _ = _grad.layer_gradients(course, xx, t, layer)
+        g2, g3 = g ** 2, g ** 3
+        denom = 2 * g2 + g3 * acts.sum(axis=(1, 2), keepdims=True)
+        alpha = g2 / np.where(g2 == 0, 1, denom)
+        norm = alpha.sum(axis=(1, 2), keepdims=True)
+        alpha = alpha / np.where(norm == 0, 1, norm)
+        w = (alpha * np.maximum(g, 0)).sum(axis=(1, 2), keepdims=True)
+        hand = vislib.normalize_map(resize_maps(np.maximum((w * acts).sum(-1), 0), (28, 28)))
+        np.testing.assert_allclose(vislib.gradcam_plus_plus(fashion, x, layer=layer), hand, atol=5e-3)
+
+
+def test_scorecam_equals_its_formula_in_numpy(fashion_gap, fashion_data):
+    """Each upsampled, [0, 1]-scaled feature map masks the (preprocessed) input;
+    the softmax probability of the target class is that map's weight."""
+    from scipy.ndimage import zoom
+    x, _ = _items(fashion_data, 2)
+    course, xx, t = _grad.resolve(fashion_gap, x, None)
+    (acts,), _ = vislib._graph.forward(course.model, ("conv3",))(course.preprocess(xx))
+    acts = np.asarray(acts)
+    up = zoom(acts, (1, 4, 4, 1), order=1, mode="nearest")
+    lo, hi = up.min(axis=(1, 2), keepdims=True), up.max(axis=(1, 2), keepdims=True)
+    masks = (up - lo) / (hi - lo + keras.config.epsilon())
+    seed = np.asarray(course.preprocess(xx))
+    hand = []
+    for i in range(len(x)):
+        masked = seed[i][None] * np.moveaxis(masks[i], -1, 0)[..., None]  # (k, 28, 28, 1)
+        logits = vislib._graph.logits(course.model, masked, batch_size=128)
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p = p[:, t[i]] / p.sum(1)
+        hand.append(np.maximum(acts[i] @ p, 0))
+    hand = vislib.normalize_map(resize_maps(np.stack(hand), (28, 28)))
+    np.testing.assert_allclose(vislib.scorecam(fashion_gap, x), hand, atol=2e-3)
+
+
+def test_on_a_trained_gap_model_the_family_agrees_with_gradcam_and_cam(fashion_gap, fashion_data):
+    x, _ = _items(fashion_data, 8, start=100)
+    gc = vislib.gradcam(fashion_gap, x)
+    assert _corr(vislib.gradcam_plus_plus(fashion_gap, x), gc).mean() > 0.5
+    assert _corr(vislib.scorecam(fashion_gap, x), vislib.cam(fashion_gap, x)).mean() > 0.3
+
+
+def test_gradient_free_scorecam_agrees_with_gradcam_plus_plus_on_the_trained_cnn(fashion, fashion_data):
+    x, _ = _items(fashion_data, 8, start=100)
+    assert _corr(vislib.scorecam(fashion, x), vislib.gradcam_plus_plus(fashion, x)).mean() > 0.3
+
+
+def test_max_channels_uses_fewer_maps_and_stays_valid(fashion, fashion_data):
+    x, _ = _items(fashion_data, 3)
+    full = vislib.scorecam(fashion, x)
+    few = vislib.scorecam(fashion, x, max_channels=4)
+    assert few.shape == full.shape and np.isfinite(few).all() and few.min() >= 0
+    assert not np.allclose(few, full)
+    np.testing.assert_allclose(vislib.scorecam(fashion, x, max_channels=64), full, atol=1e-5)  # = all 64
+
+
+def test_the_callers_model_is_never_modified(fashion, fashion_data):
+    x, _ = _items(fashion_data, 3)
+    model = fashion.model
+    before = [w.copy() for w in model.get_weights()]
+    n_layers, probs = len(model.layers), fashion.predict(x)
+    vislib.gradcam_plus_plus(fashion, x)
+    vislib.scorecam(fashion, x, max_channels=8)
+    assert model.layers[-1].activation is keras.activations.softmax
+    assert len(model.layers) == n_layers
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    np.testing.assert_allclose(fashion.predict(x), probs, rtol=1e-6)
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    lin = linear_model(model)
+    assert lin is linear_model(model)  # built once, cached per model
+    np.testing.assert_allclose(np.asarray(lin(fashion.preprocess(x))), fashion.logits(x), rtol=1e-5, atol=1e-5)
+    assert not set(map(id, lin.weights)) - set(map(id, model.weights))  # shares, never copies, weights
+
+
+def test_scorecam_prints_no_progress_bars_and_restores_logging(fashion, fashion_data, capsys):
+    x, _ = _items(fashion_data, 2)
+    keras.utils.enable_interactive_logging()
+    try:
+        vislib.scorecam(fashion, x, max_channels=8)
+        assert keras.config.is_interactive_logging_enabled()
+    finally:
+        keras.utils.disable_interactive_logging()
+    assert "step" not in capsys.readouterr().out
+
+
+def test_bare_keras_model_with_gap_head():
+    course = course_from(tiny_cnn(gap=True))
+    x = np.random.default_rng(0).uniform(0, 1, (2, 12, 12, 3)).astype("float32")
+    for method in (vislib.gradcam_plus_plus, vislib.scorecam):
+        m = method(course.model, x, target=[0, 2])
+        assert m.shape == (2, 12, 12) and 0 <= m.min() and m.max() <= 1
+
+
+@pytest.mark.parametrize("method", ["gradcam_plus_plus", "scorecam"])
+def test_runs_on_imagenet_architectures(method, imagenet_random):
+    photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    opts = {"max_channels": 4} if method == "scorecam" else {}
+    m = getattr(vislib, method)(imagenet_random, photo, target=281, **opts)
+    assert m.shape == (1, 224, 224) and np.isfinite(m).all()
+
+
+def test_bad_input_raises_value_errors_that_name_the_choices(fashion, fashion_data):
+    x, _ = _items(fashion_data, 2)
+    for method in (vislib.gradcam_plus_plus, vislib.scorecam):
+        with pytest.raises(ValueError, match="valid choices.*block2_conv1"):
+            method(fashion, x, layer="conv5")
+        with pytest.raises(ValueError, match="out of range"):
+            method(fashion, x, target=10)
+        with pytest.raises(ValueError, match="28x28"):
+            method(fashion, np.zeros((1, 32, 32, 1), "float32"))
+    for bad in (0, 65, 2.5):
+        with pytest.raises(ValueError, match="max_channels"):
+            vislib.scorecam(fashion, x, max_channels=bad)
