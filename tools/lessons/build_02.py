@@ -1,0 +1,267 @@
+"""Build lessons/02_tsne_fc7.ipynb (run: .venv/bin/python -m tools.lessons.build_02)."""
+
+from tools.nb import build, code, md
+
+CELLS = [
+    md(r"""
+# 02 · t-SNE of FC7 features
+
+The last hidden layer of a classifier ("FC7" in AlexNet and VGG16, `fc2` in Keras's VGG16)
+turns every image into a vector. If the network has learned something general, images it
+considers alike get nearby vectors, even when their pixels differ. This lesson collects
+those vectors for a labelled image set, draws them in 2-D with t-SNE and measures how
+much better they group the classes than raw pixels do.
+
+## What you will learn
+- what the FC7 feature vector is and how to collect it for many images (`vislib.features`);
+- how PCA and t-SNE project high-dimensional vectors to a 2-D map (`vislib.embed`, `vislib.plot_embedding`);
+- why nearest neighbours in FC7 space are semantic while neighbours in pixel space match colour and layout;
+- two numbers that say it: k-NN accuracy and the silhouette score, FC7 against pixels;
+- what t-SNE's perplexity changes, and what a t-SNE map does *not* tell you.
+"""),
+    md(r"""
+## The idea
+
+Write $\phi(x) \in \mathbb{R}^D$ for the activations of the feature layer ($D = 4096$ for
+VGG16's `fc2`, 128 for the offline model's `fc7`). Krizhevsky et al. (2012, Section 6.1)
+observed that two images are alike *to the network* when $\lVert \phi(x) - \phi(x') \rVert$
+is small. To look at thousands of such vectors at once, t-SNE (van der Maaten & Hinton 2008)
+places one point $y_i \in \mathbb{R}^2$ per image so that neighbourhoods are kept:
+with affinities in feature space and in the map
+
+$$p_{j|i} = \frac{\exp(-\lVert \phi_i - \phi_j \rVert^2 / 2\sigma_i^2)}{\sum_{k \ne i} \exp(-\lVert \phi_i - \phi_k \rVert^2 / 2\sigma_i^2)},
+\qquad p_{ij} = \frac{p_{j|i} + p_{i|j}}{2N},
+\qquad q_{ij} = \frac{(1 + \lVert y_i - y_j \rVert^2)^{-1}}{\sum_{k \ne l} (1 + \lVert y_k - y_l \rVert^2)^{-1}},$$
+
+it minimises $\mathrm{KL}(P \,\Vert\, Q) = \sum_{i \ne j} p_{ij} \log (p_{ij} / q_{ij})$.
+Each $\sigma_i$ is chosen so that the *perplexity* $2^{H(P_i)}$ equals a set value: roughly
+the number of neighbours each point cares about. A PCA to 50 dimensions first removes noise
+and makes t-SNE fast.
+"""),
+    md(r"""
+### The labelled image set
+
+Under the offline profile: Fashion-MNIST test images. Under the ImageNet profiles: the TF
+flowers photos (5 classes) when they can be had, else the same Fashion-MNIST items brought
+to the network's input size (grey clothes on black are far from ImageNet photos, so expect
+a weaker separation there).
+"""),
+    code(r"""
+(x_test, y_test) = vislib.fashion_mnist().test
+if cm.channels == 1:
+    n = vislib.budget(1000, 300)
+    images = x_test[:n, ..., None].astype(np.float32)
+    labels, class_names, source = y_test[:n], vislib.fashion_mnist().class_names, "Fashion-MNIST test images"
+else:
+    try:
+        fl = vislib.flowers(size=cm.input_size, limit=vislib.budget(100, 20))
+        images = np.concatenate([fl[s][0] for s in ("train", "val", "test")]).astype(np.float32)
+        labels = np.concatenate([fl[s][1] for s in ("train", "val", "test")])
+        class_names, source = fl["class_names"], "TF flowers photos"
+    except RuntimeError as err:
+        print("flowers unavailable:", str(err).split(";")[0])
+        n = vislib.budget(300, 100)
+        images = cm.prepare(list(x_test[:n]))
+        labels, class_names, source = y_test[:n], vislib.fashion_mnist().class_names, "Fashion-MNIST, resized to RGB"
+print(f"{len(images)} images from {source}, {len(class_names)} classes, shape {images.shape[1:]}")
+vislib.show_images(images[:8], titles=[class_names[c] for c in labels[:8]], cols=8, size=1.2)
+plt.show()
+"""),
+    md(r"""
+## By hand
+
+The feature vector is the output of one inner layer: build a Keras model from the input
+to that layer and run it on preprocessed images. PCA is the projection on the top
+eigenvectors of the covariance: centre the vectors, take an SVD, keep two directions.
+"""),
+    code(r"""
+import keras
+
+to_fc7 = keras.Model(cm.model.inputs, cm.model.get_layer(cm.feature_layer).output)
+phi_hand = np.asarray(to_fc7(cm.preprocess(images[:8]), training=False))
+if phi_hand.ndim == 4:                      # a spatial layer: average over positions
+    phi_hand = phi_hand.mean(axis=(1, 2))
+print(f"{cm.feature_layer}: {phi_hand.shape[1]} numbers per image")
+
+def pca_by_hand(F, k=2):
+    Fc = F - F.mean(axis=0)
+    U, S, Vt = np.linalg.svd(Fc, full_matrices=False)
+    return Fc @ Vt[:k].T, S**2 / (S**2).sum()
+"""),
+    md(r"""
+## With vislib
+
+`vislib.features` runs the network in batches (with a progress bar when that takes a
+while) and returns one row per image. `vislib.embed` does PCA or PCA + t-SNE. We compute
+both for the FC7 vectors and, as the baseline, for the raw pixels.
+"""),
+    code(r"""
+F = vislib.features(cm, images)                         # (N, D)
+P = images.reshape(len(images), -1) / 255.0             # pixels as vectors, (N, H*W*C)
+assert np.allclose(F[:8], phi_hand, atol=1e-4)
+
+pca_hand, explained = pca_by_hand(F)
+pca_lib = vislib.embed(F, method="pca")
+signs = np.sign((pca_hand * pca_lib).sum(axis=0))       # principal directions are defined up to sign
+assert np.allclose(pca_lib, pca_hand * signs, atol=1e-2 * np.abs(pca_hand).max())
+print(f"FC7 {F.shape}, pixels {P.shape}; the first two principal components explain "
+      f"{100 * explained[:2].sum():.0f} % of the FC7 variance")
+"""),
+    code(r"""
+embeddings = {}                                          # (space, perplexity) -> 2-D points, computed once
+embeddings["FC7", 30] = vislib.embed(F, perplexity=30)
+embeddings["pixels", 30] = vislib.embed(P, perplexity=30)
+zoom = 22 / cm.input_size[0]
+fig, axes = plt.subplots(1, 2, figsize=(14, 6.5))
+for ax, space in zip(axes, ("FC7", "pixels")):
+    vislib.plot_embedding(embeddings[space, 30], labels, class_names, thumbnails=images, ax=ax, zoom=zoom,
+                          max_thumbnails=60, legend=space == "FC7")
+    ax.set_title(f"t-SNE of {space} ({cm.feature_layer if space == 'FC7' else 'raw pixels'})")
+plt.tight_layout()
+plt.show()
+"""),
+    md(r"""
+### Nearest neighbours: semantic or colour?
+
+For a typical query (image 0) and for the query where the two spaces disagree most, the
+five nearest images by cosine distance in FC7 space (top row) and in pixel space (bottom
+row). A green title means "same class as the query".
+"""),
+    code(r"""
+def plot_neighbours(q, k=5):
+    fig, axes = plt.subplots(2, k + 1, figsize=(1.5 * (k + 1), 3.4))
+    for r, (space, feats) in enumerate((("FC7", F), ("pixels", P))):
+        nn = vislib.nearest_neighbors(feats, q, k=k, metric="cosine")
+        axes[r, 0].imshow(images[q].astype("uint8").squeeze(), cmap="gray")
+        axes[r, 0].set_title(f"query ({space})", fontsize=8)
+        for ax, j in zip(axes[r, 1:], nn):
+            ax.imshow(images[j].astype("uint8").squeeze(), cmap="gray")
+            ax.set_title(class_names[labels[j]][:12], fontsize=8, color="green" if labels[j] == labels[q] else "red")
+    for ax in axes.ravel():
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+def same_class(feats, q, k=5):
+    return int((labels[vislib.nearest_neighbors(feats, q, k=k, metric="cosine")] == labels[q]).sum())
+
+# a typical query (image 0) and the query where the two spaces disagree most
+contrast = int(np.argmax([same_class(F, q) - same_class(P, q) for q in range(len(images))]))
+for q in (0, contrast):
+    plot_neighbours(q)
+plt.show()
+"""),
+    md(r"""
+### Numbers that say it
+
+*k-NN accuracy*: classify every image by a vote of its 5 nearest neighbours among the
+others (5-fold cross-validation); a space where classes form tight groups scores high.
+The *silhouette score* $s = \frac{1}{N}\sum_i \frac{b_i - a_i}{\max(a_i, b_i)}$ compares
+each point's mean distance to its own class ($a_i$) with that to the nearest other class
+($b_i$): 1 = tight separate clusters, 0 = overlapping classes.
+"""),
+    code(r"""
+from sklearn.metrics import silhouette_score
+
+scores = {}
+for space, feats in (("FC7", F), ("pixels", P)):
+    scores[space] = {"k-NN accuracy": vislib.knn_accuracy(feats, labels, k=5, metric="cosine"),
+                     "silhouette": float(silhouette_score(feats, labels, metric="cosine"))}
+    print(f"{space:>7s}: k-NN accuracy {scores[space]['k-NN accuracy']:.3f}, "
+          f"silhouette {scores[space]['silhouette']:.3f}")
+print(f"chance level: {1 / len(class_names):.2f}")
+"""),
+    md(r"""
+## Explore
+
+The perplexity slider recomputes t-SNE (a few seconds, then cached: moving back costs
+nothing). The query slider only looks up neighbours in the features already computed.
+Watch how small perplexities break classes into many little islands and large ones
+merge them; the *distances between* clusters in a t-SNE map mean little.
+"""),
+    code(r"""
+def show_tsne(perplexity, space):
+    key = (space, perplexity)
+    if key not in embeddings:
+        feats = F if space == "FC7" else P
+        embeddings[key] = vislib.embed(feats, perplexity=min(perplexity, len(feats) - 1))
+    ax = vislib.plot_embedding(embeddings[key], labels, class_names, point_size=10)
+    ax.set_title(f"t-SNE of {space}, perplexity {perplexity}: silhouette in the map "
+                 f"{silhouette_score(embeddings[key], labels):.2f}")
+    plt.show()
+
+vislib.explorer(show_tsne, heavy=("perplexity", "space"),
+                perplexity=widgets.SelectionSlider(options=[5, 15, 30, 50, 100], value=30, description="perplexity"),
+                space=widgets.ToggleButtons(options=["FC7", "pixels"], description="space"))
+"""),
+    code(r"""
+def show_neighbours(query):
+    plot_neighbours(query)
+    plt.show()
+
+vislib.explorer(show_neighbours, query=widgets.IntSlider(min=0, max=len(images) - 1, value=2, description="query"))
+"""),
+    md(r"""
+## What to notice
+
+- Every image has one vector of the feature layer's width; identical images would get
+  identical vectors, and the batch size does not change them.
+- With trained weights, FC7 space groups the classes far better than pixel space: the
+  k-NN accuracy is clearly higher and so is the silhouette score. (With random weights,
+  FC7 is a random projection of the pixels and the advantage is gone.)
+- Neighbours in pixel space share brightness and layout; FC7 neighbours share the class
+  even when they look different.
+"""),
+    code(r"""
+assert F.shape == (len(images), phi_hand.shape[1]) and P.shape[0] == len(images)
+assert embeddings["FC7", 30].shape == (len(images), 2)
+nn0 = vislib.nearest_neighbors(F, 0, k=5)
+assert 0 not in nn0 and len(set(nn0.tolist())) == 5
+if cm.weights in ("trained", "imagenet"):
+    gain = scores["FC7"]["k-NN accuracy"] - scores["pixels"]["k-NN accuracy"]
+    print(f"FC7 beats pixels by {100 * gain:.1f} points of k-NN accuracy")
+    assert gain >= 0.05
+    assert scores["FC7"]["silhouette"] > scores["pixels"]["silhouette"]
+"""),
+    md(r"""
+## Exercises
+
+1. How many numbers describe each image in FC7 space? Set `dim`.
+2. Of the 5 FC7 neighbours of image 3, how many share its class? Set `same_class`
+   (use `vislib.nearest_neighbors(F, 3, k=5)` and `labels`).
+3. Does one neighbour suffice? Compute the k-NN accuracy in FC7 space with `k=1`
+   (cosine metric) and set `acc_1nn`.
+"""),
+    code(r"""
+dim = None          # your answer
+same_class = None   # your answer
+acc_1nn = None      # your answer
+
+vislib.check(dim, F.shape[1], hint="F.shape", name="1. dimension")
+vislib.check(same_class, int((labels[vislib.nearest_neighbors(F, 3, k=5)] == labels[3]).sum()),
+             hint="(labels[nn] == labels[3]).sum()", name="2. same class")
+vislib.check(acc_1nn, vislib.knn_accuracy(F, labels, k=1, metric="cosine"), tol=1e-3,
+             hint="vislib.knn_accuracy(F, labels, k=1, metric='cosine')", name="3. 1-NN accuracy");
+"""),
+    md(r"""
+## Summary
+
+- `vislib.features` gives the feature-layer vector ("FC7") of every image; nearby vectors
+  mean "alike to the network".
+- `vislib.embed` (PCA, then t-SNE) and `vislib.plot_embedding` draw them as a 2-D map with
+  thumbnails; t-SNE keeps neighbourhoods, not global distances, and depends on perplexity.
+- k-NN accuracy and the silhouette score turn "FC7 groups classes, pixels do not" into numbers.
+- Next: lesson 03 opens the layers between the pixels and FC7, the activations.
+
+## References
+
+- A. Krizhevsky, I. Sutskever, G. Hinton. *ImageNet Classification with Deep Convolutional Neural Networks.* NeurIPS 2012.
+- L. van der Maaten, G. Hinton. *Visualizing Data using t-SNE.* JMLR 9, 2008.
+- M. Wattenberg, F. Viégas, I. Johnson. *How to Use t-SNE Effectively.* Distill, 2016.
+- P. Rousseeuw. *Silhouettes: a graphical aid to the interpretation and validation of cluster analysis.* J. Comput. Appl. Math. 20, 1987.
+- J. Donahue et al. *DeCAF: A Deep Convolutional Activation Feature for Generic Visual Recognition.* ICML 2014.
+"""),
+]
+
+if __name__ == "__main__":
+    print(build("lessons/02_tsne_fc7.ipynb", CELLS))
