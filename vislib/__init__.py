@@ -48,7 +48,7 @@ _EXPORTS = {
     "transfer_table": "adversarial", "perlin_noise": "noise", "uniform_noise": "noise",
     "gaussian_noise": "noise", "universal_perturbation": "noise",
     # judging explanations (lessons 12-13)
-    "metrics": None, "transfer": None, "data": None,
+    "metrics": None, "transfer": None, "data": None, "cleverhans": None,
 }
 
 
