@@ -1,0 +1,218 @@
+"""vislib.metrics: localisation (ROI fit, pointing game), faithfulness
+(deletion / insertion AUC), sanity under weight randomisation, agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vislib
+from vislib import metrics
+from conftest import course_from, quadrant_model
+
+
+def _blob(h=10, w=12, box=(2, 3, 6, 8)):
+    m = np.zeros((h, w), np.float32)
+    x0, y0, x1, y1 = box
+    m[y0:y1, x0:x1] = np.random.default_rng(0).uniform(0.5, 1.0, (y1 - y0, x1 - x0))
+    return m
+
+
+# ------------------------------------------------------------ localisation
+def test_roi_fit_inside_is_one_outside_is_zero_uniform_is_area_share():
+    m = _blob()
+    assert metrics.roi_fit(m, (2, 3, 6, 8)) == pytest.approx(1.0)
+    assert metrics.roi_fit(m, (7, 0, 12, 10)) == pytest.approx(0.0)
+    assert metrics.roi_fit(np.ones((10, 12)), (0, 0, 6, 5)) == pytest.approx(30 / 120)
+    # half the mass in each of two boxes: the best box counts, not the union
+    two = np.zeros((10, 10), np.float32)
+    two[1, 1] = two[8, 8] = 1.0
+    assert metrics.roi_fit(two, [(0, 0, 3, 3), (7, 7, 10, 10)]) == pytest.approx(0.5)
+    # negative values carry no mass; an empty map scores 0
+    neg = -np.ones((10, 10), np.float32)
+    neg[1, 1] = 2.0
+    assert metrics.roi_fit(neg, (0, 0, 3, 3)) == pytest.approx(1.0)
+    assert metrics.roi_fit(np.zeros((5, 5)), (0, 0, 2, 2)) == 0.0
+
+
+def test_roi_fit_batches_boxes_and_masks_agree():
+    maps = np.stack([_blob(), _blob(box=(6, 0, 12, 4))])
+    boxes = [(2, 3, 6, 8), (6, 0, 12, 4)]
+    fits = metrics.roi_fit(maps, boxes)           # one box per map
+    assert fits.shape == (2,) and np.allclose(fits, 1.0)
+    shared = metrics.roi_fit(maps, (2, 3, 6, 8))  # one box for all maps
+    assert np.allclose(shared, [1.0, 0.0])
+    mask = np.stack([metrics.box_mask(b, (10, 12)) for b in boxes])
+    np.testing.assert_allclose(metrics.roi_fit(maps, mask), fits)
+    rng = np.random.default_rng(1)
+    noisy = rng.random((3, 10, 12)).astype(np.float32)
+    boxes3 = [(0, 0, 5, 5), (3, 2, 12, 9), (1, 1, 4, 10)]
+    by_mask = metrics.roi_fit(noisy, np.stack([metrics.box_mask(b, (10, 12)) for b in boxes3]))
+    np.testing.assert_allclose(metrics.roi_fit(noisy, boxes3), by_mask, rtol=1e-6)
+
+
+def test_pointing_game_hits_misses_tolerance_and_constant_maps():
+    m = np.zeros((20, 20), np.float32)
+    m[5, 15] = 1.0  # y=5, x=15
+    assert metrics.pointing_game(m, (14, 4, 17, 7)) is True
+    assert metrics.pointing_game(m, (0, 0, 10, 10)) is False
+    assert metrics.pointing_game(m, (0, 0, 13, 10), tolerance=3) is True   # 3 px to the right of x1-1=12
+    assert metrics.pointing_game(m, (0, 0, 13, 10), tolerance=2) is False
+    assert metrics.pointing_game(np.ones((20, 20)), (0, 0, 20, 20)) is False
+    hits = metrics.pointing_game(np.stack([m, m]), [(14, 4, 17, 7), (0, 0, 3, 3)])
+    assert hits.tolist() == [True, False]
+
+
+@pytest.mark.parametrize("bad", [(5, 5, 5, 9), (3, 2, 1, 8), (0, 0, 1), (20, 20, 30, 30), "box"])
+def test_bad_boxes_raise(bad):
+    with pytest.raises(ValueError):
+        metrics.roi_fit(np.ones((10, 10)), bad)
+
+
+def test_bad_maps_and_masks_raise():
+    with pytest.raises(ValueError):
+        metrics.roi_fit(np.ones((2, 2, 2, 2)), (0, 0, 1, 1))
+    with pytest.raises(ValueError):
+        metrics.roi_fit(np.full((4, 4), np.nan), (0, 0, 1, 1))
+    with pytest.raises(ValueError):
+        metrics.roi_fit(np.ones((4, 4)), np.ones((5, 5), bool))
+    with pytest.raises(ValueError):
+        metrics.roi_fit(np.ones((3, 4, 4)), [(0, 0, 1, 1), [(0, 0, 2, 2), (1, 1, 3, 3)]])
+    with pytest.raises(ValueError):
+        metrics.pointing_game(np.ones((4, 4)), (0, 0, 2, 2), tolerance=-1)
+
+
+# ----------------------------------------------------------- faithfulness
+def _fashion(fashion_data, n):
+    x, y = fashion_data.test
+    return x[:n, :, :, None].astype("float32"), y[:n]
+
+
+def _single_pixel_oracle(course, x, t):
+    """The drop in probability when each pixel alone is set to 0 (a map that
+    knows what the deletion metric will do)."""
+    h, w = course.input_size
+    out = []
+    for i in range(len(x)):
+        copies = np.repeat(x[i:i + 1], h * w, axis=0).reshape(h * w, h, w, 1)
+        copies[np.arange(h * w), np.arange(h * w) // w, np.arange(h * w) % w] = 0
+        p0 = course.predict(x[i:i + 1])[0, t[i]]
+        out.append((p0 - course.predict(copies)[:, t[i]]).reshape(h, w) + x[i, ..., 0] * 1e-6)
+    return np.stack(out).astype(np.float32)
+
+
+def test_oracle_map_deletes_faster_than_a_random_map(fashion, fashion_data):
+    x, y = _fashion(fashion_data, 6)
+    oracle = _single_pixel_oracle(fashion, x, y)
+    random = np.random.default_rng(0).random(oracle.shape).astype(np.float32)
+    d_oracle = metrics.deletion_auc(fashion, x, oracle, y, steps=28)
+    d_random = metrics.deletion_auc(fashion, x, random, y, steps=28)
+    assert d_oracle.shape == (6,)
+    assert d_oracle.mean() < d_random.mean() - 0.1
+    i_oracle = metrics.insertion_auc(fashion, x, oracle, y, steps=28, baseline="zeros")
+    i_random = metrics.insertion_auc(fashion, x, random, y, steps=28, baseline="zeros")
+    assert i_oracle.mean() > i_random.mean()
+
+
+def test_perturbation_curve_ends_match_image_and_baseline(fashion, fashion_data):
+    x, y = _fashion(fashion_data, 3)
+    maps = np.random.default_rng(2).random((3, 28, 28)).astype(np.float32)
+    p_x = fashion.predict(x)[np.arange(3), y]
+    p_black = fashion.predict(np.zeros_like(x))[np.arange(3), y]
+    p_blur = fashion.predict(metrics.baseline_image(x, "blur"))[np.arange(3), y]
+    f, p = metrics.perturbation_curve(fashion, x, maps, y, steps=7, mode="deletion")
+    assert f[0] == 0 and f[-1] == 1 and p.shape == (3, 8)
+    np.testing.assert_allclose(p[:, 0], p_x, atol=1e-5)
+    np.testing.assert_allclose(p[:, -1], p_black, atol=1e-5)
+    f, p = metrics.perturbation_curve(fashion, x, maps, y, steps=7, mode="insertion")
+    np.testing.assert_allclose(p[:, 0], p_blur, atol=1e-5)
+    np.testing.assert_allclose(p[:, -1], p_x, atol=1e-5)
+    assert isinstance(metrics.deletion_auc(fashion, x[0], maps[0], int(y[0]), steps=7), float)
+
+
+def test_deletion_on_the_quadrant_model_prefers_the_right_quadrant():
+    course = course_from(quadrant_model(), pixel_range=(0.0, 1.0))
+    x = np.random.default_rng(0).uniform(0.2, 1, (2, 16, 16, 3)).astype("float32")
+    right = np.zeros((2, 16, 16), np.float32)
+    right[:, :8, :8] = 1 + np.random.default_rng(1).random((2, 8, 8))
+    wrong = right[:, ::-1, ::-1].copy()
+    assert (metrics.deletion_auc(course, x, right, 0, steps=16)
+            < metrics.deletion_auc(course, x, wrong, 0, steps=16)).all()
+
+
+def test_deletion_rejects_bad_arguments(fashion, fashion_data):
+    x, y = _fashion(fashion_data, 2)
+    maps = np.ones((2, 28, 28), np.float32)
+    with pytest.raises(ValueError):
+        metrics.deletion_auc(fashion, x, np.ones((2, 14, 14)), y)
+    with pytest.raises(ValueError):
+        metrics.deletion_auc(fashion, x, maps, y, steps=0)
+    with pytest.raises(ValueError):
+        metrics.deletion_auc(fashion, x, maps, y, baseline="grey")
+    with pytest.raises(ValueError):
+        metrics.perturbation_curve(fashion, x, maps, y, mode="shuffle")
+    with pytest.raises(ValueError):
+        metrics.insertion_auc(fashion, x, maps, target=10)
+
+
+# ------------------------------------------------------------- sanity check
+def test_gradcam_loses_its_picture_under_full_randomization(fashion, fashion_data):
+    x, y = _fashion(fashion_data, 6)
+    before = [w.copy() for w in fashion.model.get_weights()]
+    res = metrics.randomization_sanity(vislib.gradcam, fashion, x, y)
+    assert res.layers[0] == "original" and res.layers[-1] == fashion.first_conv
+    assert res.layers[1] == "predictions"
+    assert res.maps.shape == (len(res.layers), 6, 28, 28)
+    np.testing.assert_allclose(res.correlations[0], 1.0)
+    assert res.mean[-1] < 0.5
+    np.testing.assert_array_equal(res.targets, y)
+    # the caller's model was never touched
+    for a, b in zip(before, fashion.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(res.maps[0], vislib.gradcam(fashion, x, y), atol=1e-5)
+
+
+def test_sanity_checkpoints_cascade_and_validate(fashion, fashion_data):
+    x, y = _fashion(fashion_data, 2)
+    res = metrics.randomization_sanity(vislib.saliency, fashion, x, y, layers=["fc6", "predictions"])
+    assert res.layers == ["original", "predictions", "fc6"]
+    with pytest.raises(ValueError):
+        metrics.randomization_sanity(vislib.saliency, fashion, x, y, layers=["block1_pool"])
+    with pytest.raises(ValueError):
+        metrics.randomization_sanity("gradcam", fashion, x, y)
+
+
+# --------------------------------------------------------------- agreement
+def test_agreement_identical_reversed_and_mask():
+    rng = np.random.default_rng(0)
+    a = rng.random((2, 10, 10)).astype(np.float32)
+    same = metrics.agreement(a, a)
+    assert np.allclose(same.spearman, 1) and np.allclose(same.top_overlap, 1)
+    rev = metrics.agreement(a, -a, top=0.2)
+    assert np.allclose(rev.spearman, -1) and np.allclose(rev.top_overlap, 0)
+    mask = np.zeros((10, 10), bool)
+    mask[:5] = True
+    m = a[0].copy()
+    m[:5] += 2  # the map's top half is its top 50 %
+    one = metrics.agreement(m, mask)
+    assert isinstance(one.spearman, float) and one.top_overlap == pytest.approx(1.0)
+    assert one.spearman > 0.8
+    with pytest.raises(ValueError):
+        metrics.agreement(a, a[:, :5])
+    with pytest.raises(ValueError):
+        metrics.agreement(a, a, top=0)
+
+
+def test_evaluate_table_and_plot(fashion, fashion_data):
+    import matplotlib
+    matplotlib.use("Agg")
+    x, y = _fashion(fashion_data, 3)
+    maps = {"gradcam": vislib.gradcam(fashion, x, y),
+            "random": np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)}
+    res = metrics.evaluate(fashion, x, maps, vislib.object_boxes(x), y, steps=10)
+    assert set(res) == {"gradcam", "random"} and set(res["random"]) == set(metrics.METRICS)
+    assert all(v.shape == (3,) for r in res.values() for v in r.values())
+    text = metrics.format_table(res)
+    assert "gradcam" in text and "deletion_auc" in text
+    fig = metrics.plot_metrics(res, reference={"roi_fit": 0.5})
+    assert len(fig.axes) == 4
