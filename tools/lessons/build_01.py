@@ -173,6 +173,7 @@ kernels before training and every few batches.
     code(r"""
 import keras
 from vislib import course_models
+from vislib._progress import TqdmCallback   # one progress bar over all training batches
 
 n_train, epochs = vislib.budget(6000, 3000), vislib.budget(5, 2)
 (x_tr, y_tr), (x_te, y_te) = vislib.fashion_mnist()[:2]
@@ -183,7 +184,8 @@ course_models.compile_classifier(fresh)
 steps = int(np.ceil(n_train / 64))
 snapshots = vislib.FilterSnapshots("block1_conv1", every=max(1, steps * epochs // 16))
 history = fresh.fit(x_small, y_small, batch_size=64, epochs=epochs, verbose=0,
-                    validation_data=(x_te[:1000, ..., None] / 255.0, y_te[:1000]), callbacks=[snapshots]).history
+                    validation_data=(x_te[:1000, ..., None] / 255.0, y_te[:1000]),
+                    callbacks=[snapshots, TqdmCallback(epochs, steps)]).history
 print(f"{len(snapshots.frames)} snapshots; loss {history['loss'][0]:.2f} -> {history['loss'][-1]:.2f}; "
       f"test accuracy after {epochs} epochs on {n_train} images: {history['val_accuracy'][-1]:.3f}")
 fig = plt.figure(figsize=(10, 2.6))
