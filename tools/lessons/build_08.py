@@ -1,0 +1,397 @@
+"""Build lessons/08_gradcam.ipynb (run: .venv/bin/python -m tools.lessons.build_08)."""
+
+from tools.nb import build, code, md
+
+CELLS = [
+    md(r"""
+# 08 · Grad-CAM and its family
+
+Saliency maps (lesson 06) are sharp but hardly care which class you ask about. Class
+activation maps go the other way: they look at the last convolutional layer, whose
+feature maps still know *where* things are and already know *what* they are, and weight
+them by how much each one speaks for the class. The result is coarse but
+class-discriminative. This lesson builds CAM and Grad-CAM by hand, then meets the
+family: counterfactual maps, Guided Grad-CAM, Grad-CAM++ and Score-CAM.
+
+## What you will learn
+- CAM: why a global-average-pooling (GAP) network explains itself with its own weights;
+- Grad-CAM in five lines, for any CNN, and that it equals `vislib.gradcam`;
+- how the choice of layer trades resolution against meaning;
+- counterfactual maps (what argues *against* a class) and Guided Grad-CAM;
+- Grad-CAM++ and Score-CAM (through tf-keras-vis), and how far the methods agree.
+"""),
+    md(r"""
+## The idea
+
+Let $A^k \in \mathbb{R}^{h \times w}$ be the $k$-th feature map of a convolutional layer
+and $S_c$ the pre-softmax score of class $c$.
+
+**CAM** (Zhou et al. 2016) needs a network that ends in global average pooling and one
+dense layer, $S_c = \sum_k w^c_k \frac{1}{hw}\sum_{ij} A^k_{ij}$. Swapping the sums shows
+how much each position contributes:
+
+$$M_c(i, j) = \sum_k w^c_k A^k_{ij}.$$
+
+**Grad-CAM** (Selvaraju et al. 2017) works for any CNN: it replaces $w^c_k$ by the
+average gradient of the score over the feature map,
+
+$$\alpha^c_k = \frac{1}{hw}\sum_{ij}\frac{\partial S_c}{\partial A^k_{ij}}, \qquad
+L^c = \mathrm{ReLU}\Big(\sum_k \alpha^c_k A^k\Big),$$
+
+upsampled to the image. On a GAP network $\partial S_c / \partial A^k_{ij} = w^c_k / hw$,
+so Grad-CAM *is* CAM (up to scale). Negating the gradients gives the **counterfactual**
+map (what argues against $c$); multiplying by guided backprop gives **Guided Grad-CAM**.
+**Grad-CAM++** (Chattopadhay et al. 2018) averages only positive gradients, weighting each
+position by $a^{kc}_{ij} = g^2 / (2g^2 + \sum_{ab} A^k_{ab}\, g^3)$ with
+$g = \partial S_c / \partial A^k_{ij}$. **Score-CAM** (Wang et al. 2020) uses no gradient:
+each feature map, scaled to $[0, 1]$, masks the image, and the class probability of the
+masked image is the map's weight.
+"""),
+    code(r"""
+import keras
+import tensorflow as tf
+from vislib.resize import resize_maps
+
+images, labels, names = vislib.examples(cm, 10)    # 10 clothes offline, 6 photos on ImageNet profiles
+probs = cm.predict(images)
+order = np.argsort(-probs, axis=1)
+top1 = order[:, 0]
+titles = [f"{cm.class_names[c]} {probs[i, c]:.2f}" for i, c in enumerate(top1)]
+print(len(images), "images; last conv layer:", cm.last_conv, tuple(cm.model.get_layer(cm.last_conv).output.shape))
+"""),
+    md(r"""
+## By hand
+
+### CAM, on a network that ends in global average pooling
+
+CAM only applies when the classifier is one dense layer on globally averaged feature
+maps. MobileNetV2 and ResNet50 are built that way, and so is the offline model
+`fashion_gap`. VGG16 and `fashion_cnn` flatten the last feature maps into fully
+connected layers, which weight every *position* separately, so there is no single
+$w^c_k$ per channel: under those profiles we use `fashion_gap` (offline) or skip CAM.
+"""),
+    code(r"""
+def ends_in_gap(course):
+    return isinstance(course.model.layers[-2], keras.layers.GlobalAveragePooling2D)
+
+if ends_in_gap(cm):
+    gcm, gimages = cm, images
+elif cm.channels == 1:
+    gcm, gimages = vislib.load_model("fashion_gap"), images      # the offline GAP network, same clothes
+    print(f"{cm.name} ends in Flatten + dense layers; CAM is shown on {gcm.name}.")
+else:
+    gcm, gimages = None, None
+    print(f"{cm.name} ends in Flatten + fully connected layers, not global average pooling: "
+          "CAM does not apply. Run the lesson with VISLIB_MODEL=mobilenet_v2 (or fashion_cnn) to see it; "
+          "Grad-CAM below works for every CNN.")
+"""),
+    code(r"""
+if gcm is not None:
+    gap = gcm.model.layers[-2]                                        # GlobalAveragePooling2D
+    dense = gcm.model.layers[-1]                                      # Dense classifier
+    feats = keras.Model(gcm.model.inputs, gap.input)                  # the last feature maps A^k
+    A_gap = np.asarray(feats(gcm.preprocess(gimages), training=False))      # (N, h, w, K)
+    g_top = gcm.predict(gimages).argmax(1)
+    w_c = np.asarray(dense.kernel)[:, g_top]                          # (K, N): w^c_k for each image's class
+    cam_hand = np.maximum(np.einsum("nhwk,kn->nhw", A_gap, w_c), 0)   # sum_k w^c_k A^k, ReLU
+    cam_hand = vislib.normalize_map(resize_maps(cam_hand, gcm.input_size))
+    cam_lib = vislib.cam(gcm, gimages)
+    assert np.allclose(cam_hand, cam_lib, atol=1e-4)
+    print(f"CAM by hand equals vislib.cam on {gcm.name}; feature maps {A_gap.shape[1:]}")
+    fig = vislib.plot_attributions(gimages[:4], {"CAM": cam_lib[:4]},
+                                   titles=[gcm.class_names[c] for c in g_top[:4]])
+    plt.show()
+"""),
+    md(r"""
+### Grad-CAM, for any CNN
+
+One tape gives both the feature maps of the last conv layer and the gradient of the
+top-1 score with respect to them. The rest is numpy: average the gradient over positions,
+weight the maps, ReLU, upsample, scale to $[0, 1]$.
+"""),
+    code(r"""
+layer = cm.model.get_layer(cm.last_conv)
+head = cm.model.layers[-1]                                        # Dense classifier (softmax inside)
+sub = keras.Model(cm.model.inputs, [layer.output, head.input])    # feature maps and the classifier's input
+
+with tf.GradientTape() as tape:
+    A, h = sub(cm.preprocess(images), training=False)
+    logits = h @ head.kernel + head.bias                          # pre-softmax scores S_c
+    score = tf.reduce_sum(tf.gather(logits, top1, batch_dims=1))
+dA = tape.gradient(score, A).numpy()                              # dS_c / dA^k_ij
+A = A.numpy()
+
+alpha = dA.mean(axis=(1, 2), keepdims=True)                       # alpha_k: average gradient per channel
+heat = np.maximum((alpha * A).sum(axis=-1), 0)                    # ReLU(sum_k alpha_k A^k), (N, h, w)
+gradcam_hand = vislib.normalize_map(resize_maps(heat, cm.input_size))
+print("feature maps", A.shape, "-> coarse map", heat.shape, "-> upsampled", gradcam_hand.shape)
+"""),
+    md(r"""
+## With vislib
+
+`vislib.gradcam(model, images, target=None, layer=None)` does the same (batched, compiled
+once per model; the layer defaults to the profile's last conv layer) and must agree with
+the hand-made map. On a GAP network it also equals CAM at the pooled layer.
+"""),
+    code(r"""
+gc = vislib.gradcam(cm, images)
+assert gc.shape == images.shape[:3] and gc.dtype == np.float32
+assert np.allclose(gc, gradcam_hand, atol=1e-4), "vislib.gradcam differs from the hand-made map"
+print("vislib.gradcam equals the hand-made map; max abs difference", float(np.abs(gc - gradcam_hand).max()))
+if gcm is not None:
+    gap_layer = gcm.model.layers[-2].input._keras_history.operation.name
+    assert np.allclose(vislib.gradcam(gcm, gimages, layer=gap_layer), cam_lib, atol=1e-4)
+    print(f"on {gcm.name}, Grad-CAM at {gap_layer!r} equals CAM")
+"""),
+    md(r"""
+### Which layer?
+
+Earlier layers have finer maps but their channels mean less (edges, textures); the last
+conv layer's channels mean object parts but its map is coarse. We take the deepest layer
+at each resolution and, to see how class-specific each is, correlate the maps for the
+top-1 and top-2 classes (lower = more class-discriminative).
+"""),
+    code(r"""
+def corr(a, b):
+    # Pearson r per image between two stacks of maps (0 when a map is constant)
+    return np.array([np.corrcoef(p.ravel(), q.ravel())[0, 1] if p.std() > 0 and q.std() > 0 else 0.0
+                     for p, q in zip(a, b)])
+
+names_in_order = [l.name for l in cm.model.layers]
+pools = [l.name for l in cm.model.layers if isinstance(l, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D))]
+deepest = {}
+for name in sorted(set(cm.conv_layers) | set(pools), key=names_in_order.index):
+    deepest[tuple(cm.model.get_layer(name).output.shape[1:3])] = name   # the last layer at each size
+LAYERS = sorted(set(deepest.values()) | {cm.last_conv}, key=names_in_order.index)[-5:]
+
+n_sweep = len(images) if cm.channels == 1 else 3   # a few photos: every layer costs a backward pass
+sweep = {}
+for name in LAYERS:
+    m1 = vislib.gradcam(cm, images[:n_sweep], order[:n_sweep, 0], layer=name)
+    m2 = vislib.gradcam(cm, images[:n_sweep], order[:n_sweep, 1], layer=name)
+    sweep[name] = (m1, corr(m1, m2).mean())
+    print(f"{name:>22s} {str(tuple(cm.model.get_layer(name).output.shape[1:3])):>10s}  r(top-1, top-2) = {sweep[name][1]:+.2f}")
+
+fig, axes = plt.subplots(1, len(LAYERS) + 1, figsize=(2.2 * (len(LAYERS) + 1), 2.6))
+axes[0].imshow(images[0].astype("uint8").squeeze(), cmap="gray"); axes[0].set_title(titles[0])
+for ax, name in zip(axes[1:], LAYERS):
+    ax.imshow(vislib.overlay(images[0], sweep[name][0][0]))
+    ax.set_title(f"{name}\n{tuple(cm.model.get_layer(name).output.shape[1:3])}", fontsize=8)
+for ax in axes: ax.axis("off")
+plt.tight_layout(); plt.show()
+"""),
+    md(r"""
+Selvaraju et al. found on VGG16 that maps sharpen toward the input and become less
+class-specific; the last conv layer is the usual compromise. The small offline network
+has only two conv blocks, so its numbers need not follow that trend: look at the maps.
+
+### Counterfactual maps
+
+Negating the gradients keeps the positions whose features lower the class score:
+where the evidence *against* the class lies. At the layer's own resolution the two maps
+never overlap (one is $\mathrm{ReLU}(x)$, the other $\mathrm{ReLU}(-x)$).
+"""),
+    code(r"""
+con = vislib.gradcam(cm, images, counterfactual=True)
+r_pro_con = corr(gc, con)
+print("r(Grad-CAM, counterfactual) per image:", np.round(r_pro_con, 2))
+fig = vislib.plot_attributions(images[:3], {"Grad-CAM (for)": gc[:3], "counterfactual (against)": con[:3]},
+                               titles=titles[:3])
+plt.show()
+"""),
+    md(r"""
+### Guided Grad-CAM, Grad-CAM++ and Score-CAM
+
+Guided Grad-CAM multiplies the sharp guided-backprop map by the coarse Grad-CAM map:
+fine detail, but only where Grad-CAM points. Grad-CAM++ and Score-CAM come from
+tf-keras-vis behind vislib's call shape; vislib hands tf-keras-vis a linear-output view of
+the model that shares its weights, so `cm.model` is never changed. Score-CAM needs one
+forward pass per feature map and image, so on big layers we keep the maps with the
+largest variance (`max_channels`, "Faster Score-CAM").
+"""),
+    code(r"""
+k = int(cm.model.get_layer(cm.last_conv).output.shape[-1])
+max_channels = None if k <= 64 else vislib.budget(64, 16)
+print(f"{cm.last_conv} has {k} feature maps; Score-CAM uses {max_channels or k} of them")
+
+n_show = min(len(images), 4)
+MAPS = {
+    "Grad-CAM": gc,
+    "Grad-CAM++": vislib.gradcam_plus_plus(cm, images),
+    "Score-CAM": vislib.scorecam(cm, images, max_channels=max_channels),
+    "guided Grad-CAM": vislib.guided_gradcam(cm, images),
+    "counterfactual": con,
+}
+fig = vislib.plot_attributions(images[:n_show], {k_: v[:n_show] for k_, v in MAPS.items()}, titles=titles[:n_show])
+plt.show()
+"""),
+    md(r"""
+How much do the methods agree, and how much of each map falls on the object? The
+boxes are hand-annotated for the sample photos and, for Fashion-MNIST, the item's
+bounding box on its black background; a map spread evenly would put the box's share of
+the image inside it.
+"""),
+    code(r"""
+if cm.channels == 1:
+    boxes = [[b] for b in vislib.object_boxes(images)]
+else:
+    boxes = [s.boxes_at(cm.input_size) for s in vislib.sample_images()[:len(images)]]
+H, W = cm.input_size
+regions = np.zeros((len(images), H, W), bool)
+for i, bs in enumerate(boxes):
+    for x0, y0, x1, y1 in bs:
+        regions[i, y0:y1, x0:x1] = True
+has_box = regions.any(axis=(1, 2))
+
+def inside(m):
+    # mean share of the map's mass that falls in the object box
+    mass = m.sum(axis=(1, 2))
+    share = (m * regions).sum(axis=(1, 2)) / np.where(mass > 0, mass, 1)
+    return float(share[has_box & (mass > 0)].mean()) if (has_box & (mass > 0)).any() else 0.0
+
+cams = ["Grad-CAM", "Grad-CAM++", "Score-CAM"]
+share = {name: inside(m) for name, m in MAPS.items()}
+for a, b in [("Grad-CAM", "Grad-CAM++"), ("Grad-CAM", "Score-CAM"), ("Grad-CAM++", "Score-CAM")]:
+    print(f"mean r({a}, {b}) = {corr(MAPS[a], MAPS[b]).mean():+.2f}")
+print(f"share inside the box (box = {regions[has_box].mean():.2f} of the image):",
+      {n: round(v, 2) for n, v in share.items()})
+
+fig, ax = plt.subplots(figsize=(6, 2.6))
+ax.bar(list(share), list(share.values()), color=[f"C{i}" for i in range(len(share))])
+ax.axhline(regions[has_box].mean(), color="k", ls="--", lw=1, label="spread evenly")
+ax.set_ylabel("share in the box"); ax.set_ylim(0, 1); ax.legend(fontsize=8)
+ax.tick_params(axis="x", labelsize=8)
+plt.tight_layout(); plt.show()
+"""),
+    md(r"""
+On `fashion_cnn` the family disagrees. Grad-CAM puts much of its mass *next to* the item:
+for the T-shirt, where long sleeves would be. Empty background is evidence too (no sleeves
+rules out shirt, pullover and coat), and this network can use it, because its dense head
+weights every position separately. Score-CAM cannot see that kind of evidence: it
+multiplies the input by each feature map, and black stays black, so it can only credit
+the item's own pixels. Grad-CAM++, which keeps only positive gradients, lies in between.
+On GAP networks (where Grad-CAM is CAM) the methods agree closely. Which map to trust is
+the question of lesson 12.
+
+## Explore
+
+Choose an image, a method, a layer and one of the image's top-5 classes; each map is
+computed once and cached. The overlay's opacity only redraws.
+"""),
+    code(r"""
+EXPLAIN = {
+    "Grad-CAM": lambda x, c, layer: vislib.gradcam(cm, x, c, layer=layer),
+    "counterfactual": lambda x, c, layer: vislib.gradcam(cm, x, c, layer=layer, counterfactual=True),
+    "guided Grad-CAM": lambda x, c, layer: vislib.guided_gradcam(cm, x, c, layer=layer),
+    "Grad-CAM++": lambda x, c, layer: vislib.gradcam_plus_plus(cm, x, c, layer=layer),
+    "Score-CAM": lambda x, c, layer: vislib.scorecam(
+        cm, x, c, layer=layer, max_channels=min(int(cm.model.get_layer(layer).output.shape[-1]), max_channels or 10**6)),
+}
+cache = {}
+
+def explain(i, method, layer, rank):
+    key = (i, method, layer, rank)
+    if key not in cache:
+        cls = int(order[i, rank])
+        cache[key] = (cls, EXPLAIN[method](images[i:i + 1], cls, layer)[0])
+    return cache[key]
+
+def show_cam(image, method, layer, rank, alpha):
+    cls, m = explain(image, method, layer, rank)
+    fig, axes = plt.subplots(1, 2, figsize=(6, 3))
+    axes[0].imshow(images[image].astype("uint8").squeeze(), cmap="gray"); axes[0].set_title(names[image])
+    axes[1].imshow(vislib.overlay(images[image], m, alpha=alpha))
+    axes[1].set_title(f"{method} @ {layer}\n{cm.class_names[cls]} ({probs[image, cls]:.2f})", fontsize=9)
+    for ax in axes: ax.axis("off")
+    plt.tight_layout(); plt.show()
+
+vislib.explorer(show_cam, heavy=("image", "method", "layer", "rank"),
+                image=widgets.Dropdown(options=[(f"{k_}: {n}", k_) for k_, n in enumerate(names)], description="image"),
+                method=widgets.Dropdown(options=list(EXPLAIN), description="method"),
+                layer=widgets.Dropdown(options=LAYERS, value=cm.last_conv, description="layer"),
+                rank=widgets.Dropdown(options=[(f"top-{r + 1}", r) for r in range(5)], description="class"),
+                alpha=widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="alpha"))
+"""),
+    md(r"""
+## What to notice
+
+- Grad-CAM by hand equals `vislib.gradcam`; on a GAP network CAM equals Grad-CAM.
+- Every map is at input resolution and scaled to $[0, 1]$.
+- Guided Grad-CAM is zero wherever Grad-CAM is zero (it is their product).
+- The evidence for and against a class sits in different places: the Grad-CAM map and its
+  counterfactual are never positively correlated (with trained weights: negatively).
+- With the trained offline model, Grad-CAM++ and Score-CAM agree with each other more than
+  with Grad-CAM, and put more of their mass on the item than Grad-CAM does.
+"""),
+    code(r"""
+for name, m in MAPS.items():
+    assert m.shape == images.shape[:3] and m.dtype == np.float32, name
+    assert m.min() >= 0 and m.max() <= 1 + 1e-6, name
+assert (MAPS["guided Grad-CAM"][gc == 0] == 0).all()
+assert (r_pro_con <= 0.05).all(), r_pro_con
+if cm.weights in ("trained", "imagenet"):
+    assert r_pro_con.mean() < 0, r_pro_con
+if cm.weights == "trained":   # measured on the offline models
+    r_pp_sc = corr(MAPS["Grad-CAM++"], MAPS["Score-CAM"]).mean()
+    assert r_pp_sc > 0.2 and r_pp_sc > corr(MAPS["Grad-CAM"], MAPS["Score-CAM"]).mean()
+    assert share["Grad-CAM++"] > share["Grad-CAM"] and share["Score-CAM"] > share["Grad-CAM"], share
+"""),
+    code(r"""
+# the explorer's callback serves cached maps: a second call with another alpha computes nothing
+show_cam(0, "Grad-CAM", cm.last_conv, 1, 0.5)
+n_cached = len(cache)
+show_cam(0, "Grad-CAM", cm.last_conv, 1, 0.8)
+assert len(cache) == n_cached
+"""),
+    md(r"""
+## Exercises
+
+1. Grad-CAM's channel weights: set `alpha0` to the vector $\alpha_k$ (one value per
+   feature map of `cm.last_conv`) for the first image, from `dA`.
+2. How many positions wide is the coarse Grad-CAM map at `cm.last_conv`, before it is
+   upsampled? Set `coarse_width`.
+3. Compute the Grad-CAM map of the first image for its **least** likely class with
+   `vislib.gradcam` and store the (H, W) map in `least_map`.
+4. Build the counterfactual map of the first image by hand from `A` and `dA` (coarse,
+   ReLU, upsampled with `resize_maps`, scaled with `vislib.normalize_map`) and store it in `against`.
+"""),
+    code(r"""
+alpha0 = None          # your answer
+coarse_width = None    # your answer
+least_map = None       # your answer
+against = None         # your answer
+
+vislib.check(alpha0, dA[0].mean(axis=(0, 1)), tol=1e-4, hint="average dA[0] over the two spatial axes",
+             name="1. channel weights")
+vislib.check(coarse_width, A.shape[2], hint="A.shape", name="2. coarse width")
+vislib.check(least_map, vislib.gradcam(cm, images[:1], int(order[0, -1]))[0], tol=1e-3,
+             hint="vislib.gradcam(cm, images[:1], target=int(order[0, -1]))[0]", name="3. least likely class")
+vislib.check(against, con[0], tol=1e-3, hint="negate alpha: np.maximum((-alpha[0] * A[0]).sum(-1), 0)",
+             name="4. counterfactual by hand");
+"""),
+    md(r"""
+## Summary
+
+- CAM reads the explanation off a GAP network's own classifier weights; Grad-CAM replaces
+  them by average gradients and so works for every CNN (and equals CAM on GAP networks).
+- `vislib.cam`, `gradcam` (with `counterfactual=True`), `guided_gradcam`,
+  `gradcam_plus_plus` and `scorecam` share one call shape,
+  `(model, images, target=None, layer=None) -> (N, H, W)` in $[0, 1]$.
+- The layer sets the trade-off: deep layers mean more, shallow layers see finer.
+- Methods of one family can disagree: on a network with a flattening head, one average
+  gradient per channel can credit the background, while Score-CAM by construction credits
+  only the item's own pixels. Lesson 12 asks which explanations to trust.
+
+## References
+
+- B. Zhou, A. Khosla, A. Lapedriza, A. Oliva, A. Torralba. *Learning Deep Features for Discriminative Localization.* CVPR 2016.
+- R. R. Selvaraju, M. Cogswell, A. Das, R. Vedantam, D. Parikh, D. Batra. *Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization.* ICCV 2017.
+- A. Chattopadhay, A. Sarkar, P. Howlader, V. N. Balasubramanian. *Grad-CAM++: Improved Visual Explanations for Deep Convolutional Networks.* WACV 2018.
+- H. Wang, Z. Wang, M. Du, F. Yang, Z. Zhang, S. Ding, P. Mardziel, X. Hu. *Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks.* CVPR workshops 2020.
+- J. T. Springenberg, A. Dosovitskiy, T. Brox, M. Riedmiller. *Striving for Simplicity: The All Convolutional Net.* ICLR workshop 2015.
+- Y. Kubota. *tf-keras-vis* (software), https://github.com/keisen/tf-keras-vis.
+"""),
+]
+
+if __name__ == "__main__":
+    print(build("lessons/08_gradcam.ipynb", CELLS))
