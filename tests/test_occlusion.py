@@ -1,0 +1,128 @@
+"""Occlusion sensitivity (Zeiler & Fergus 2014): batched result equals the
+one-patch-at-a-time loop, known answers on a constructed model, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vislib
+from vislib.occlusion import forward_passes, positions, upsample
+from conftest import course_from, quadrant_model
+
+
+def _items(fashion_data, n=2):
+    x, y = fashion_data.test
+    return x[:n, :, :, None].astype("float32"), y[:n]
+
+
+def _loop(course, x, target, patch, stride, fill_value):
+    """The plain version: one occluded copy, one forward pass, per position."""
+    ys, xs = positions(x.shape[1], patch, stride), positions(x.shape[2], patch, stride)
+    grid = np.zeros((len(x), len(ys), len(xs)), np.float32)
+    for i in range(len(x)):
+        clean = course.predict(x[i:i + 1])[0, target[i]]
+        for a, y0 in enumerate(ys):
+            for b, x0 in enumerate(xs):
+                occ = x[i].copy()
+                occ[y0:y0 + patch, x0:x0 + patch] = fill_value(x[i])[y0:y0 + patch, x0:x0 + patch]
+                grid[i, a, b] = clean - course.predict(occ[None])[0, target[i]]
+    return grid
+
+
+@pytest.mark.parametrize("patch, stride, fill", [(4, 2, "gray"), (5, 4, "mean"), (6, 3, 30.0)])
+def test_batched_occlusion_equals_the_one_at_a_time_loop(fashion, fashion_data, patch, stride, fill):
+    x, _ = _items(fashion_data)
+    target = fashion.predict(x).argmax(1)
+    fills = {"gray": lambda im: np.full_like(im, 127.5),
+             "mean": lambda im: np.broadcast_to(im.mean(axis=(0, 1)), im.shape),
+             30.0: lambda im: np.full_like(im, 30.0)}
+    want = _loop(fashion, x, target, patch, stride, fills[fill])
+    maps, grid = vislib.occlusion(fashion, x, patch=patch, stride=stride, fill=fill,
+                                  batch_size=7, return_grid=True)
+    assert grid.shape == want.shape
+    np.testing.assert_allclose(grid, want, atol=1e-5)
+    assert np.abs(want).max() > 1e-3  # the loop saw real drops, so the comparison means something
+
+
+def test_occluding_the_quadrant_a_class_reads_drops_that_class_most():
+    course = course_from(quadrant_model())
+    x = np.random.default_rng(0).uniform(0.2, 1, (2, 16, 16, 3)).astype("float32")
+    for target, corner in ((0, (0, 0)), (1, (1, 1))):
+        maps, grid = vislib.occlusion(course, x, target=target, patch=8, stride=8, fill=0.0,
+                                      return_grid=True)
+        assert grid.shape == (2, 2, 2)
+        for g in grid:
+            assert np.unravel_index(g.argmax(), g.shape) == corner
+        quad = maps[:, :8, :8] if target == 0 else maps[:, 8:, 8:]
+        assert np.allclose(quad.max(axis=(1, 2)), maps.max(axis=(1, 2)))
+
+
+def test_shapes_dtype_outputs_and_exact_upsampling(fashion, fashion_data):
+    x, _ = _items(fashion_data, 3)
+    before = x.copy()
+    drop, grid = vislib.occlusion(fashion, x, target=[0, 1, 2], return_grid=True)
+    assert drop.shape == (3, 28, 28) and drop.dtype == np.float32
+    assert grid.shape == (3, 13, 13) and grid.dtype == np.float32  # defaults: patch 4, stride 2
+    np.testing.assert_array_equal(x, before)  # the caller's images are untouched
+    prob, pgrid = vislib.occlusion(fashion, x, target=[0, 1, 2], output="probability", return_grid=True)
+    clean = fashion.predict(x)[np.arange(3), [0, 1, 2]]
+    np.testing.assert_allclose(pgrid, clean[:, None, None] - grid, atol=1e-6)
+    assert (pgrid >= 0).all() and (pgrid <= 1).all()
+    # every pixel gets the mean of the patches that cover it (no interpolation)
+    i, py, px = 1, 5, 9
+    covering = [grid[i, a, b] for a, y0 in enumerate(positions(28, 4, 2)) if y0 <= py < y0 + 4
+                for b, x0 in enumerate(positions(28, 4, 2)) if x0 <= px < x0 + 4]
+    assert len(covering) == 4
+    assert np.isclose(drop[i, py, px], np.mean(covering), atol=1e-6)
+    # non-overlapping patches: the map is the grid blown up block by block
+    m, g = vislib.occlusion(fashion, x, patch=7, stride=7, return_grid=True)
+    np.testing.assert_allclose(m, np.kron(g, np.ones((1, 7, 7))), atol=1e-6)
+
+
+def test_geometry_covers_every_pixel():
+    assert positions(28, 4, 2) == list(range(0, 25, 2))
+    assert positions(28, 5, 4) == [0, 4, 8, 12, 16, 20, 23]  # last patch flush with the edge
+    assert forward_passes(224, 16, 16) == 196
+    assert forward_passes((28, 28), 28, 1) == 1
+    grid = np.random.default_rng(0).normal(size=(2, 7, 7))
+    up = upsample(grid, (28, 28), (5, 5), (4, 4))
+    assert up.shape == (2, 28, 28) and np.isfinite(up).all()
+    assert up.min() >= grid.min() - 1e-6 and up.max() <= grid.max() + 1e-6
+
+
+def test_blur_fill_and_batch_size_do_not_change_the_meaning(fashion, fashion_data):
+    x, _ = _items(fashion_data)
+    a = vislib.occlusion(fashion, x, fill="blur")
+    b = vislib.occlusion(fashion, x, fill="blur", batch_size=5)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    gray = vislib.occlusion(fashion, x, fill="gray")
+    assert not np.allclose(a, gray)
+
+
+def test_runs_on_imagenet_architectures(imagenet_random):
+    photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    m, g = vislib.occlusion(imagenet_random, photo, target=281, patch=112, stride=112, return_grid=True)
+    assert m.shape == (1, 224, 224) and g.shape == (1, 2, 2) and np.isfinite(m).all()
+
+
+def test_bad_arguments_raise_value_errors_naming_the_choices(fashion, fashion_data):
+    x, _ = _items(fashion_data, 1)
+    with pytest.raises(ValueError, match="patch"):
+        vislib.occlusion(fashion, x, patch=0)
+    with pytest.raises(ValueError, match="patch"):
+        vislib.occlusion(fashion, x, patch=29)
+    with pytest.raises(ValueError, match="stride"):
+        vislib.occlusion(fashion, x, stride=0)
+    with pytest.raises(ValueError, match="stride"):
+        vislib.occlusion(fashion, x, stride=2.5)
+    with pytest.raises(ValueError, match="valid choices.*gray"):
+        vislib.occlusion(fashion, x, fill="pink")
+    with pytest.raises(ValueError, match="pixel range"):
+        vislib.occlusion(fashion, x, fill=300)
+    with pytest.raises(ValueError, match="valid choices.*probability"):
+        vislib.occlusion(fashion, x, output="logit")
+    with pytest.raises(ValueError, match="out of range"):
+        vislib.occlusion(fashion, x, target=10)
+    with pytest.raises(ValueError, match="28x28"):
+        vislib.occlusion(fashion, np.zeros((1, 32, 32, 1), "float32"))
