@@ -89,6 +89,11 @@ def test_geometry_covers_every_pixel():
     up = upsample(grid, (28, 28), (5, 5), (4, 4))
     assert up.shape == (2, 28, 28) and np.isfinite(up).all()
     assert up.min() >= grid.min() - 1e-6 and up.max() <= grid.max() + 1e-6
+    # stride larger than the patch: pixels between patches take the nearest patch
+    gappy = upsample(np.arange(4.0).reshape(1, 2, 2), (10, 10), (2, 2), (8, 8))
+    assert np.isfinite(gappy).all()
+    assert gappy[0, 0, 0] == 0 and gappy[0, 0, 9] == 1 and gappy[0, 9, 0] == 2 and gappy[0, 9, 9] == 3
+    assert gappy[0, 3, 3] == 0 and gappy[0, 6, 6] == 3
 
 
 def test_blur_fill_and_batch_size_do_not_change_the_meaning(fashion, fashion_data):

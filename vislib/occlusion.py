@@ -37,16 +37,27 @@ def positions(size: int, patch: int, stride: int) -> list[int]:
 
 
 def _cover(size: int, starts: list[int], patch: int) -> np.ndarray:
-    """(size, len(starts)) matrix: 1 where pixel y lies inside patch i."""
+    """(size, len(starts)) matrix: 1 where pixel y lies inside patch i.
+
+    When the stride is larger than the patch, pixels between two patches are
+    covered by none; they take the nearest patch instead.
+    """
     y = np.arange(size)[:, None]
     s = np.asarray(starts)[None, :]
-    return ((y >= s) & (y < s + patch)).astype(np.float64)
+    cover = (y >= s) & (y < s + patch)
+    gaps = ~cover.any(axis=1)
+    if gaps.any():
+        dist = np.maximum(s - y, y - (s + patch - 1))  # distance from pixel y to patch i
+        nearest = dist[gaps].argmin(axis=1)
+        cover[np.flatnonzero(gaps), nearest] = True
+    return cover.astype(np.float64)
 
 
 def upsample(grid: np.ndarray, size: tuple[int, int], patch: tuple[int, int],
              stride: tuple[int, int]) -> np.ndarray:
     """Spread a coarse (N, gh, gw) grid back to (N, H, W): each pixel gets the
-    mean of the values of all patches that cover it (exact, no interpolation)."""
+    mean of the values of all patches that cover it (exact, no interpolation;
+    pixels no patch covers, when stride > patch, take the nearest patch)."""
     ay = _cover(size[0], positions(size[0], patch[0], stride[0]), patch[0])
     ax = _cover(size[1], positions(size[1], patch[1], stride[1]), patch[1])
     total = np.einsum("yi,nij,xj->nyx", ay, np.asarray(grid, np.float64), ax)
@@ -117,7 +128,8 @@ def occlusion(model, images, target=None, patch: int | tuple[int, int] | None = 
     copy of the image, or a given value) and the model's output probability
     of the target class is recorded. All occluded copies go through the
     network in batches. The coarse grid is spread back to the image: each
-    pixel gets the mean over the patches that cover it.
+    pixel gets the mean over the patches that cover it (the nearest patch
+    for pixels between patches when ``stride > patch``).
 
     Args:
         model: A :class:`~vislib.CourseModel` or a ``keras.Model``.

@@ -1,0 +1,324 @@
+"""Build lessons/05_occlusion.ipynb (run: .venv/bin/python -m tools.lessons.build_05)."""
+
+from tools.nb import build, code, md
+
+CELLS = [
+    md(r"""
+# 05 · Occlusion: hide a part, watch the score
+
+The most direct way to ask a network *where* it looks: cover part of the image with a
+grey square and see whether it still recognises the object. Zeiler and Fergus (2014)
+slid such a square over the whole image and drew, for every position, how much the
+probability of the class fell. No gradients, no access to the network's inside: only
+forward passes. This lesson does it by hand, then with `vislib.occlusion`, measures what
+it costs, and compares where the network looks with where a person would look.
+
+## What you will learn
+- the occlusion map: the drop in class probability for every position of a patch;
+- how to compute it with a plain loop, and why the library batches the occluded copies;
+- how patch size, stride and the fill colour change the picture;
+- why the cost grows with $(\text{size}/\text{stride})^2$;
+- how much of the probability drop falls inside the object's box, compared with chance.
+"""),
+    md(r"""
+## The idea
+
+Let $p_c(x)$ be the softmax probability of class $c$ for image $x$. A mask $M_{ij}$ is
+1 on a $p \times p$ patch whose corner sits at position $(i, j)$ of a grid with stride $s$,
+and 0 elsewhere. The occluded image and the drop it causes are
+
+$$x^{(ij)} = (1 - M_{ij}) \odot x + M_{ij} \odot f, \qquad d_{ij} = p_c(x) - p_c\big(x^{(ij)}\big),$$
+
+where $f$ is the fill (grey, the image's mean colour, a blurred copy of the image, or black).
+A large $d_{ij}$ means the network needed what the patch hid. To draw the grid at image
+resolution, each pixel $u$ gets the mean over the patches $P(u)$ that cover it,
+
+$$D(u) = \frac{1}{|P(u)|} \sum_{(i,j) \in P(u)} d_{ij}.$$
+
+An $H \times H$ image has $\left(\frac{H - p}{s} + 1\right)^2$ patch positions: one forward
+pass each.
+"""),
+    code(r"""
+images, labels, names = vislib.examples(cm, 10)   # 10 clothes offline, the 6 sample photos on ImageNet profiles
+probs = cm.predict(images)
+top1 = probs.argmax(1)
+target = np.where(labels >= 0, labels, top1)       # the true class where we know it, else the top-1
+titles = [f"{n}: p={probs[i, target[i]]:.2f}" for i, n in enumerate(names)]
+H, W = cm.input_size
+PATCH = H // 7                                      # 4 px on 28x28 clothes, 32 px on 224x224 photos
+STRIDE = PATCH // 2 if cm.channels == 1 else PATCH  # photos: non-overlapping patches keep the cost down
+print(f"{len(images)} images of {H}x{W}; patch {PATCH}, stride {STRIDE}")
+
+def show(image):
+    return image.astype("uint8").squeeze()
+"""),
+    md(r"""
+## By hand
+
+Take the first image, slide a grey square (the middle of the pixel range, 127.5) over it,
+run the network on every occluded copy *one at a time*, and record the probability of
+the class. Then spread the grid back over the pixels: every pixel gets the mean of the
+patches that covered it.
+"""),
+    code(r"""
+i, c = 0, target[0]
+p_clean = cm.predict(images[:1])[0, c]
+starts = list(range(0, H - PATCH + 1, STRIDE))                # patch corners along each axis
+grid_hand = np.zeros((len(starts), len(starts)), np.float32)
+for a, y0 in enumerate(starts):
+    for b, x0 in enumerate(starts):
+        occluded = images[i].copy()
+        occluded[y0:y0 + PATCH, x0:x0 + PATCH] = 127.5        # the grey square
+        grid_hand[a, b] = p_clean - cm.predict(occluded[None])[0, c]   # one forward pass per patch
+
+total, count = np.zeros((H, W)), np.zeros((H, W))
+for a, y0 in enumerate(starts):
+    for b, x0 in enumerate(starts):
+        total[y0:y0 + PATCH, x0:x0 + PATCH] += grid_hand[a, b]
+        count[y0:y0 + PATCH, x0:x0 + PATCH] += 1
+map_hand = total / count                                      # mean over the covering patches
+print(f"{len(starts) ** 2} forward passes; p(clean) = {p_clean:.3f}; largest drop {grid_hand.max():.3f}")
+"""),
+    code(r"""
+fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+axes[0].imshow(show(images[i]), cmap="gray"); axes[0].set_title(titles[i])
+lim = max(np.abs(grid_hand).max(), 1e-6)
+axes[1].imshow(grid_hand, cmap="RdBu_r", vmin=-lim, vmax=lim); axes[1].set_title(f"grid {grid_hand.shape}")
+im = axes[2].imshow(map_hand, cmap="RdBu_r", vmin=-lim, vmax=lim); axes[2].set_title("drop per pixel")
+fig.colorbar(im, ax=axes[2], fraction=0.046)
+for ax in axes: ax.axis("off")
+plt.tight_layout(); plt.show()
+"""),
+    md(r"""
+Red: hiding this part lowered the probability; blue: hiding it *raised* the probability
+(the part spoke against the class).
+
+## With vislib
+
+`vislib.occlusion(model, images, target=None, patch=..., stride=..., fill="gray")` does the
+same for a whole batch of images. It builds the occluded copies of all images and sends
+them through the network in batches: the same number of images, far fewer calls.
+`return_grid=True` also returns the coarse grid; `output="probability"` returns
+$p_c(x^{(ij)})$ instead of the drop.
+"""),
+    code(r"""
+maps, grids = vislib.occlusion(cm, images, target, patch=PATCH, stride=STRIDE, fill="gray", return_grid=True)
+assert maps.shape == images.shape[:3] and maps.dtype == np.float32
+assert np.allclose(grids[0], grid_hand, atol=1e-5), "vislib.occlusion's grid differs from the loop"
+assert np.allclose(maps[0], map_hand, atol=1e-5), "vislib.occlusion's map differs from the loop"
+print("vislib.occlusion equals the loop; largest difference", float(np.abs(maps[0] - map_hand).max()))
+"""),
+    code(r"""
+show_n = min(5, len(images))
+fig = vislib.plot_attributions(images[:show_n], {"occlusion (drop)": np.maximum(maps[:show_n], 0)},
+                               titles=titles[:show_n], size=2.0)
+plt.show()
+"""),
+    md(r"""
+### What it costs
+
+Each patch position is one forward pass, so the cost is
+$\left(\frac{H - p}{s} + 1\right)^2$ passes per image: halving the stride quadruples it.
+We time a few strides (on one photo under ImageNet profiles, on all the clothes offline).
+"""),
+    code(r"""
+import time
+
+cost_images = images if cm.channels == 1 else images[:1]
+strides = [PATCH, PATCH // 2, PATCH // 4] if cm.channels == 1 else [PATCH, PATCH // 2]
+cost = []
+for s in strides:
+    t0 = time.perf_counter()
+    _, g = vislib.occlusion(cm, cost_images, target[:len(cost_images)], patch=PATCH, stride=s, return_grid=True)
+    seconds = time.perf_counter() - t0
+    formula = ((H - PATCH) // s + 1) ** 2
+    cost.append((s, formula, g.shape[1] * g.shape[2], len(cost_images) * formula, seconds))
+
+print("| stride | passes per image (formula) | grid cells | passes in total | seconds | ms per pass |")
+print("|---:|---:|---:|---:|---:|---:|")
+for s, formula, cells, n, sec in cost:
+    print(f"| {s} | {formula} | {cells} | {n} | {sec:.2f} | {1000 * sec / n:.2f} |")
+"""),
+    code(r"""
+n_pass = np.array([row[3] for row in cost]); secs = np.array([row[4] for row in cost])
+fig, ax = plt.subplots(figsize=(4.5, 3))
+ax.plot(n_pass, secs, "o-")
+for s, n, sec in zip(strides, n_pass, secs):
+    ax.annotate(f"stride {s}", (n, sec), textcoords="offset points", xytext=(4, -10), fontsize=8)
+ax.set_xlabel("forward passes"); ax.set_ylabel("seconds"); ax.set_title(f"occlusion cost, patch {PATCH}")
+ax.set_xlim(0); ax.set_ylim(0)
+plt.tight_layout(); plt.show()
+"""),
+    md(r"""
+The time grows in proportion to the number of forward passes (the first call also pays
+for building the network's function once). Gradient methods (lessons 06-08) need one
+backward pass per image instead: that is their main selling point.
+
+### Human vs network: does the drop fall on the object?
+
+The study *Evaluating CNN Predictions using Visualization Techniques* compared
+visualisations with where people look at an image (see also Das et al. 2017 for human vs
+network attention). We do a simple version:
+the share of the (positive) probability drop that falls inside a hand-drawn box around the
+object, against the share of the image the box covers. If the network looked anywhere at
+random, the two would be equal; a ratio above 1 means the drop concentrates on the object.
+The boxes: hand-annotated for the sample photos (`data/annotations.json`) and, for the
+clothes on their black background, the bounding box of the item's pixels
+(`vislib.object_boxes`).
+"""),
+    code(r"""
+if cm.channels == 1:
+    boxes = [[b] for b in vislib.object_boxes(images)]
+else:
+    boxes = [s.boxes_at(cm.input_size) for s in vislib.sample_images()[:len(images)]]
+regions = []
+for bs in boxes:                                    # union of each image's boxes
+    r = np.zeros((H, W), bool)
+    for x0, y0, x1, y1 in bs:
+        r[y0:y1, x0:x1] = True
+    regions.append(r)
+
+def inside_share(m, region):
+    pos = np.maximum(m, 0)                          # only what hiding *hurt*
+    return pos[region].sum() / pos.sum() if pos.sum() > 0 else np.nan
+
+def box_ratios(all_maps):
+    # (share of the drop inside the box) / (share of the image covered by the box), per image
+    return np.array([inside_share(m, r) / r.mean() for m, r in zip(all_maps, regions)])
+
+FILLS = ["gray", "blur"] if cm.channels == 3 else ["gray", "mean", "blur", 0.0]
+fill_maps = {"gray": maps}
+for f in FILLS[1:]:
+    fill_maps[f] = vislib.occlusion(cm, images, target, patch=PATCH, stride=STRIDE, fill=f)
+ratios = {f: box_ratios(m) for f, m in fill_maps.items()}
+area = np.array([r.mean() for r in regions])
+print(f"boxes cover {100 * area.mean():.0f}% of the image on average")
+for f, r in ratios.items():
+    print(f"fill {f!s:>5}: drop inside the box / box area = {np.nanmean(r):.2f}   per image {np.round(r, 2)}")
+"""),
+    code(r"""
+fig, axes = plt.subplots(1, min(5, len(images)), figsize=(2.3 * min(5, len(images)), 2.6), squeeze=False)
+for k, ax in enumerate(axes[0]):
+    ax.imshow(vislib.overlay(images[k], np.maximum(fill_maps["blur"][k], 0), alpha=0.5))
+    vislib.draw_boxes(ax, boxes[k])
+    ax.set_title(f"{names[k]}: ratio {ratios['blur'][k]:.2f}", fontsize=8); ax.axis("off")
+plt.tight_layout(); plt.show()
+"""),
+    md(r"""
+The fill matters. On the clothes the background is black, so a *grey* square in the
+background is not "nothing": it is a new bright object, and the network reacts to it, far
+from the item. Filling with the image's mean, a blurred copy or black removes information
+without adding much, and the drop moves onto the item. On photos, grey is the classic
+choice; a blurred patch is the gentler one.
+
+## Explore
+
+Pick an image, a patch size, a stride and a fill. Each new combination runs the network on
+all occluded copies once and is cached; the overlay weight only redraws.
+"""),
+    code(r"""
+occ_cache = {}
+
+def occlusion_map(i, patch, stride, fill):
+    key = (i, patch, stride, fill)
+    if key not in occ_cache:
+        occ_cache[key] = vislib.occlusion(cm, images[i:i + 1], target[i:i + 1], patch=patch, stride=stride,
+                                          fill=fill)[0]
+    return occ_cache[key]
+
+def show_occlusion(image, patch, stride, fill, alpha):
+    m = occlusion_map(image, patch, stride, fill)
+    passes = ((H - patch) // stride + 1) ** 2
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+    axes[0].imshow(show(images[image]), cmap="gray"); axes[0].set_title(titles[image])
+    vislib.draw_boxes(axes[0], boxes[image])
+    lim = max(np.abs(m).max(), 1e-6)
+    im = axes[1].imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    axes[1].set_title(f"drop in p, {passes} passes"); fig.colorbar(im, ax=axes[1], fraction=0.046)
+    axes[2].imshow(vislib.overlay(images[image], np.maximum(m, 0), alpha=alpha)); axes[2].set_title("overlay")
+    for ax in axes: ax.axis("off")
+    plt.tight_layout(); plt.show()
+
+picker = [(f"{k}: {n}", k) for k, n in enumerate(names)]
+patches = [H // 14, H // 7, H // 4, H // 2]
+strides_ui = [1, 2, 4, 7] if cm.channels == 1 else [H // 14, H // 7, H // 4]
+vislib.explorer(show_occlusion, heavy=("image", "patch", "stride", "fill"),
+                image=widgets.Dropdown(options=picker, description="image"),
+                patch=widgets.SelectionSlider(options=patches, value=PATCH, description="patch"),
+                stride=widgets.SelectionSlider(options=strides_ui, value=STRIDE, description="stride"),
+                fill=widgets.Dropdown(options=[("grey", "gray"), ("image mean", "mean"), ("blur", "blur"),
+                                               ("black", 0.0)], description="fill"),
+                alpha=widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.1, description="overlay"))
+"""),
+    md(r"""
+## What to notice
+
+- The batched library call and the one-at-a-time loop give the same numbers.
+- The grid has exactly $\left(\frac{H-p}{s}+1\right)^2$ cells when the stride lands on the
+  edge: one forward pass each.
+- A drop can never exceed the clean probability, and each pixel's value is a mean of grid
+  values, so the map stays within the grid's range.
+- With trained weights, the drop concentrates on the object: more of it falls inside the
+  box than the box's share of the image (ratio above 1, with a fill that adds no new object).
+"""),
+    code(r"""
+for s, formula, cells, n, sec in cost:
+    if (H - PATCH) % s == 0:
+        assert cells == formula, (s, cells, formula)
+clean_p = probs[np.arange(len(images)), target]
+assert (grids <= clean_p[:, None, None] + 1e-6).all()
+assert (maps >= grids.min(axis=(1, 2))[:, None, None] - 1e-6).all()
+assert (maps <= grids.max(axis=(1, 2))[:, None, None] + 1e-6).all()
+mean_ratio = {f: float(np.nanmean(r)) for f, r in ratios.items()}
+print({str(f): round(v, 2) for f, v in mean_ratio.items()})
+if cm.weights in ("trained", "imagenet"):
+    assert mean_ratio["blur"] > 1.0, mean_ratio
+"""),
+    md(r"""
+## Exercises
+
+1. How many forward passes does one image need with patch `H // 4` and stride `H // 8`?
+   Set `n_passes` (use the formula, then check with `return_grid=True`).
+2. In the grid of the first image (`grids[0]`), which (row, column) hurt the class most
+   when hidden? Set `worst_cell` to a tuple.
+3. Compute the occlusion map of the first image with `output="probability"` (patch
+   `PATCH`, stride `STRIDE`, grey) and store the (H, W) map in `prob_map`.
+"""),
+    code(r"""
+n_passes = None            # your answer
+worst_cell = None          # your answer
+prob_map = None            # your answer
+
+vislib.check(n_passes, ((H - H // 4) // (H // 8) + 1) ** 2,
+             hint="((H - p) // s + 1) ** 2 with p = H // 4 and s = H // 8", name="1. forward passes")
+vislib.check(worst_cell, tuple(int(v) for v in np.unravel_index(grids[0].argmax(), grids[0].shape)),
+             hint="np.unravel_index(grids[0].argmax(), grids[0].shape)", name="2. worst cell")
+vislib.check(prob_map, vislib.occlusion(cm, images[:1], target[:1], patch=PATCH, stride=STRIDE,
+                                        output="probability")[0], tol=1e-4,
+             hint='vislib.occlusion(cm, images[:1], target[:1], patch=PATCH, stride=STRIDE, output="probability")[0]',
+             name="3. probability map");
+"""),
+    md(r"""
+## Summary
+
+- Occlusion asks the network directly: hide a patch, measure the probability drop. It needs
+  no gradients and works on any classifier, even one you can only call.
+- `vislib.occlusion` batches all occluded copies and spreads the coarse grid back over the
+  pixels exactly (mean over the covering patches); it equals the plain loop.
+- Its cost is $\left(\frac{H-p}{s}+1\right)^2$ forward passes per image: a fine stride is
+  expensive. Patch size sets what counts as "a part".
+- The fill is part of the question: a grey square on a black background is a new object.
+- Comparing the drop with hand-drawn boxes turns "it looks at the object" into a number.
+
+## References
+
+- M. D. Zeiler, R. Fergus. *Visualizing and Understanding Convolutional Networks.* ECCV 2014.
+- A. Das, H. Agrawal, C. L. Zitnick, D. Parikh, D. Batra. *Human Attention in Visual Question Answering: Do Humans and Deep Networks Look at the Same Regions?* Computer Vision and Image Understanding 2017.
+- *Evaluating CNN Predictions using Visualization Techniques* (the study whose human-attention experiment the box comparison imitates).
+- B. Zhou, A. Khosla, A. Lapedriza, A. Oliva, A. Torralba. *Object Detectors Emerge in Deep Scene CNNs.* ICLR 2015.
+- M. Ancona, E. Ceolini, C. Öztireli, M. Gross. *Towards better understanding of gradient-based attribution methods for deep neural networks.* ICLR 2018.
+"""),
+]
+
+if __name__ == "__main__":
+    print(build("lessons/05_occlusion.ipynb", CELLS))
