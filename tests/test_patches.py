@@ -81,7 +81,21 @@ def test_bad_input(fashion, fashion_images):
         vislib.max_activating_patches(fashion, "fc7", 0, fashion_images)
     with pytest.raises(ValueError, match="k"):
         vislib.max_activating_patches(fashion, "block1_conv1", 0, fashion_images, k=0)
+    with pytest.raises(ValueError, match="channel"):
+        vislib.max_activating_patches(fashion, "block1_conv1", "some", fashion_images)
     with pytest.raises(ValueError, match="maps"):
         vislib.max_activating_patches(fashion, "block1_conv1", 0, fashion_images, maps=np.zeros((2, 3)))
     with pytest.raises(ValueError):
         vislib.plot_patches([])
+
+
+def test_all_channels_in_one_scan_match_single_calls(fashion, fashion_images):
+    layer = "block2_conv1"
+    every = vislib.max_activating_patches(fashion, layer, "all", fashion_images, k=5, batch_size=9)
+    assert sorted(every) == list(range(64))
+    for c in (0, 17, 63):
+        one = vislib.max_activating_patches(fashion, layer, c, fashion_images, k=5)
+        assert [(p.image_index, p.position) for p in every[c]] == [(p.image_index, p.position) for p in one]
+        assert all(p.channel == c for p in every[c])
+    two = vislib.max_activating_patches(fashion, layer, [3, 4], fashion_images, k=2)
+    assert sorted(two) == [3, 4]

@@ -8,7 +8,7 @@ what the unit saw (Zeiler & Fergus 2014, Fig. 2; Girshick et al. 2014).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,8 +29,10 @@ class Patch:
         position: (i, j) of the unit in the layer's output map.
         box: (y0, y1, x0, x1) of the full receptive field in input
             coordinates (may reach outside the image).
+        channel: The channel.
         crop: Display pixels of the field, shape (size_h, size_w, C), float32;
-            where the field leaves the image the crop holds ``pad_value``.
+            where the field leaves the image the crop holds ``pad_value``
+            (cut on demand, so thousands of patches cost no memory).
         inside: Boolean (size_h, size_w) mask, True where the crop is in the image.
     """
 
@@ -38,8 +40,18 @@ class Patch:
     image_index: int
     position: tuple[int, int]
     box: tuple[int, int, int, int]
-    crop: np.ndarray
-    inside: np.ndarray
+    channel: int = 0
+    rf: ReceptiveField | None = field(default=None, repr=False)
+    image: np.ndarray | None = field(default=None, repr=False)
+    pad_value: float = field(default=0.0, repr=False)
+
+    @property
+    def crop(self) -> np.ndarray:
+        return crop_field(self.image, self.rf, *self.position, self.pad_value)[0]
+
+    @property
+    def inside(self) -> np.ndarray:
+        return crop_field(self.image, self.rf, *self.position, self.pad_value)[1]
 
 
 def crop_field(image: np.ndarray, rf: ReceptiveField, i: int, j: int,
@@ -62,34 +74,51 @@ def crop_field(image: np.ndarray, rf: ReceptiveField, i: int, j: int,
     return crop, inside
 
 
-def _top(maps: np.ndarray, k: int, one_per_image: bool) -> list[tuple[float, int, int, int]]:
-    """(value, image, i, j) of the k largest entries of (N, h, w), descending."""
-    n, h, w = maps.shape
-    flat = maps.reshape(n, -1)
-    if one_per_image:
-        best = np.argmax(flat, axis=1)
-        vals = flat[np.arange(n), best]
-        order = np.argsort(-vals, kind="stable")[:k]
-        return [(float(vals[m]), int(m), *divmod(int(best[m]), w)) for m in order]
-    allv = flat.ravel()
-    k = min(k, allv.size)
-    idx = np.argpartition(-allv, k - 1)[:k]
-    idx = idx[np.argsort(-allv[idx], kind="stable")]
-    out = []
-    for f in idx:
-        m, rest = divmod(int(f), h * w)
-        out.append((float(allv[f]), m, *divmod(rest, w)))
-    return out
+class _TopK:
+    """Running top-k (value, image, i, j) per channel over batches of maps."""
+
+    def __init__(self, n_channels: int, k: int, one_per_image: bool):
+        self.k, self.one = k, one_per_image
+        self.values = np.full((n_channels, 0), -np.inf, np.float32)
+        self.meta = np.zeros((n_channels, 0, 3), np.int64)
+
+    def update(self, maps: np.ndarray, offset: int) -> None:
+        b, h, w, c = maps.shape
+        flat = maps.reshape(b, h * w, c)
+        if self.one:  # each image's best position per channel
+            arg = np.argmax(flat, axis=1)                                   # (B, C)
+            vals = np.take_along_axis(flat, arg[:, None, :], axis=1)[:, 0]  # (B, C)
+            img = np.broadcast_to(np.arange(b)[:, None], (b, c))
+            cand_v = vals.T
+            cand_m = np.stack([img.T + offset, arg.T // w, arg.T % w], -1)
+        else:
+            cand_v = flat.reshape(b * h * w, c).T                           # (C, B*h*w)
+            img, rest = np.divmod(np.arange(b * h * w), h * w)
+            m = np.stack([img + offset, rest // w, rest % w], -1)
+            cand_m = np.broadcast_to(m, (c, *m.shape))
+        v = np.concatenate([self.values, cand_v], 1)
+        m = np.concatenate([self.meta, cand_m], 1)
+        if v.shape[1] > self.k:
+            keep = np.argpartition(-v, self.k - 1, axis=1)[:, :self.k]
+            v = np.take_along_axis(v, keep, 1)
+            m = np.take_along_axis(m, keep[..., None], 1)
+        self.values, self.meta = v, m
+
+    def result(self, row: int) -> list[tuple[float, int, int, int]]:
+        v, m = self.values[row], self.meta[row]
+        order = np.lexsort((m[:, 2], m[:, 1], m[:, 0], -v))  # largest first, ties by position
+        return [(float(v[o]), int(m[o, 0]), int(m[o, 1]), int(m[o, 2])) for o in order]
 
 
-def max_activating_patches(model, layer: str, channel: int, images, k: int = 9,
+def max_activating_patches(model, layer: str, channel, images, k: int = 9,
                            batch_size: int | None = None, one_per_image: bool = True,
-                           pad_value: float = 0.0, maps: np.ndarray | None = None) -> list[Patch]:
+                           pad_value: float = 0.0, maps: np.ndarray | None = None):
     """The k image regions that activate one channel of a layer most.
 
-    Every image is run through the network (in batches); among all positions
-    (i, j) of the channel's map the k largest activations are kept, and each
-    is cropped to the unit's exact receptive field.
+    Every image is run through the network in batches; among all positions
+    (i, j) of the channel's map the k largest activations are kept (a running
+    top-k, so memory does not grow with the number of images), and each is
+    cropped to the unit's exact receptive field.
 
     Zeiler & Fergus. *Visualizing and Understanding Convolutional Networks.*
     ECCV 2014 (Fig. 2, the top-9 patches per feature map).
@@ -97,20 +126,22 @@ def max_activating_patches(model, layer: str, channel: int, images, k: int = 9,
     Args:
         model: A :class:`~vislib.CourseModel` or a ``keras.Model``.
         layer: A spatial layer (conv, pooling, ...; see ``course.conv_layers``).
-        channel: Channel index in the layer's output.
+        channel: A channel index, a list of them, or ``"all"``: one scan
+            serves every channel asked for.
         images: Display images (N, H, W, C), the set to search.
-        k: Number of patches.
+        k: Number of patches per channel.
         batch_size: Images per forward pass (default from the model size).
         one_per_image: At most one patch per image (its strongest position),
             as in Zeiler & Fergus; False allows several from one image.
         pad_value: Display value where a field reaches outside the image.
         maps: This layer's activations for ``images`` (N, h, w, channels),
-            e.g. from :func:`vislib.activations`, to reuse across channels
-            instead of running the network again.
+            e.g. from :func:`vislib.activations`, to use instead of running
+            the network again.
 
     Returns:
-        ``k`` (or fewer, if there are fewer candidates) :class:`Patch`
-        records sorted by ``value``, largest first.
+        For one channel, up to ``k`` :class:`Patch` records sorted by
+        ``value``, largest first; for a list or ``"all"``, a dict
+        ``{channel: list of Patch}``.
 
     Raises:
         ValueError: Unknown / non-spatial layer, channel out of range, bad
@@ -120,28 +151,35 @@ def max_activating_patches(model, layer: str, channel: int, images, k: int = 9,
     x = course.check(images)
     rf = receptive_field(course, layer)  # validates the layer
     n_channels = int(course.model.get_layer(layer).output.shape[-1])
-    _checks.in_range(channel, 0, n_channels - 1, "channel", integer=True)
+    single = not (isinstance(channel, str) or np.ndim(channel) == 1)
+    if isinstance(channel, str):
+        _checks.choice(channel, ["all"], "channel")
+        chans = list(range(n_channels))
+    else:
+        chans = [channel] if single else list(channel)
+        if not chans:
+            raise ValueError("channel is an empty list; pass a channel index, a list or 'all'")
+        chans = [_checks.in_range(c, 0, n_channels - 1, "channel", integer=True) for c in chans]
     _checks.in_range(k, 1, 100_000, "k", integer=True)
+    top = _TopK(len(chans), int(k), one_per_image)
     if maps is None:
         bs = batch_size or _graph.batch_size_for(course.model)
-        parts = []
-        for start in range(0, len(x), bs):  # keep one channel only: memory stays small
+        for start in range(0, len(x), bs):
             a = _activations(course, x[start:start + bs], layer, batch_size=bs)[layer]
-            parts.append(a[..., int(channel)])
-        chan = np.concatenate(parts)
+            top.update(a[..., chans], start)
     else:
         maps = np.asarray(maps, dtype=np.float32)
         want = (len(x), *rf.map_size, n_channels)
         if maps.shape != want:
             raise ValueError(f"maps must be the activations of {layer!r} for these images, "
                              f"shape {want}; got {maps.shape}")
-        chan = maps[..., int(channel)]
-    out = []
-    for value, m, i, j in _top(chan, int(k), one_per_image):
-        crop, inside = crop_field(x[m], rf, i, j, pad_value)
-        out.append(Patch(value=value, image_index=m, position=(i, j),
-                         box=box(rf, i, j, clip=False), crop=crop, inside=inside))
-    return out
+        top.update(maps[..., chans], 0)
+    out = {}
+    for row, c in enumerate(chans):
+        out[c] = [Patch(value=value, image_index=m, position=(i, j), box=box(rf, i, j, clip=False),
+                        channel=c, rf=rf, image=x[m], pad_value=pad_value)
+                  for value, m, i, j in top.result(row)]
+    return out[chans[0]] if single else out
 
 
 def plot_patches(patches: list[Patch], ncols: int | None = None, size: float = 1.2,
