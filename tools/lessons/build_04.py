@@ -1,0 +1,281 @@
+"""Build lessons/04_max_patches.ipynb (run: .venv/bin/python -m tools.lessons.build_04)."""
+
+from tools.nb import build, code, md
+
+CELLS = [
+    md(r"""
+# 04 · Max-activating patches
+
+A unit deep inside a CNN does not look at the whole image: it looks at a window, its
+*receptive field*. Search many images for the windows that excite one unit most, cut
+out exactly that window, and you see what the unit responds to. Done for an early, a
+middle and a late layer this shows the famous progression of Zeiler & Fergus (2014):
+edges, then textures, then parts of objects.
+
+## What you will learn
+- how big a unit's receptive field is and how to compute it exactly from kernel sizes,
+  strides and paddings (`vislib.receptive_field`);
+- how to find the top-9 image patches of a unit (`vislib.max_activating_patches`) and
+  why each patch must be cropped to the unit's field, no more, no less;
+- how what units respond to changes from the first layers to the last.
+"""),
+    md(r"""
+## The idea
+
+**Receptive field.** Give every layer $l$ a kernel size $k_l$, stride $s_l$, dilation
+$d_l$ and $p_l$ pixels of padding before its input. Write $r_l$ for the field size of
+one unit of layer $l$ in input pixels, $j_l$ for the *jump* (how many input pixels
+apart two neighbouring units are) and $t_l$ for where the field of unit 0 starts. With
+$r_0 = j_0 = 1$, $t_0 = 0$ (one input pixel):
+
+$$r_l = r_{l-1} + d_l (k_l - 1)\, j_{l-1}, \qquad j_l = j_{l-1}\, s_l, \qquad t_l = t_{l-1} - p_l\, j_{l-1}.$$
+
+Unit $(i, j)$ of layer $l$ then sees input rows $t_l + i\, j_l$ to $t_l + i\, j_l + r_l - 1$
+(and the same for columns). Every pixel outside that window has *no* influence on it.
+VGG16's `block5_conv3` units see 196x196 pixels, almost the whole 224x224 image.
+
+**Max-activating patches.** For channel $c$ of layer $l$ with activations
+$a^{(l)}_{n,i,j,c}$ on images $n = 1..N$, keep the $k$ largest
+
+$$(n, i, j)^\star = \operatorname{top-}k_{\,n,i,j}\; a^{(l)}_{n,i,j,c}$$
+
+(at most one per image, as in Zeiler & Fergus) and show the field of each, cut from
+image $n$. Those are the pixels that produced the value, nothing else.
+"""),
+    code(r"""
+from vislib.receptive_field import box
+
+# the images to search
+if cm.channels == 1:
+    xt, yt = vislib.fashion_mnist().test
+    n = vislib.budget(2000, 500)
+    images, labels = xt[:n, ..., None].astype(np.float32), yt[:n]
+    print(f"searching {n} Fashion-MNIST test images")
+else:
+    # few photos ship with the course, so we add flipped copies and four zoomed-in quarters of each
+    photos, _, _ = vislib.examples(cm, 6)
+    h, w = cm.input_size
+    quarters = [cm.prepare(photos[:, y:y + h // 2, x:x + w // 2]) for y in (0, h // 2) for x in (0, w // 2)]
+    images = np.concatenate([photos, photos[:, :, ::-1]] + quarters)
+    labels = None
+    print(f"searching {len(images)} images: {len(photos)} photos, their mirror images and zoomed quarters")
+
+# an early, a middle and a late layer
+convs = cm.conv_layers
+layers = list(dict.fromkeys([convs[0], convs[len(convs) // 2], convs[-1]]))
+if len(layers) < 3:  # the offline model has two conv layers: add its last pooling layer
+    layers.append(vislib._graph.spatial_layer_names(cm.model)[-1])
+print("layers:", layers)
+"""),
+    md(r"""
+## By hand
+
+**The field.** Walk up the layers and apply the two recurrences for size and jump (a
+plain loop works for a chain of layers like VGG16 or the offline model; `vislib` walks
+the graph, so it also handles the branches of ResNet and MobileNetV2).
+"""),
+    code(r"""
+def field_by_hand(model, upto):
+    r, j = 1, 1
+    for layer in model.layers:
+        if hasattr(layer, "kernel_size"):                 # Conv2D, DepthwiseConv2D
+            k, s, d = layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0]
+        elif hasattr(layer, "pool_size"):                 # MaxPooling2D, AveragePooling2D
+            k, s, d = layer.pool_size[0], layer.strides[0], 1
+        else:
+            k, s, d = 1, 1, 1
+        r, j = r + d * (k - 1) * j, j * s
+        if layer.name == upto:
+            return r, j
+
+for name in layers:
+    print(f"{name:>20}: field {field_by_hand(cm.model, name)[0]:>3} px, jump {field_by_hand(cm.model, name)[1]}")
+"""),
+    md(r"""
+**The patches.** Run the images through the network once, take the strongest position
+in each image for one unit of the middle layer, keep the nine best images and cut out
+the field of each.
+"""),
+    code(r"""
+mid = layers[1]
+acts = vislib.activations(cm, images, mid)[mid]                   # (N, h, w, channels)
+unit = int(np.argmax(acts.max(axis=(0, 1, 2))))                  # the channel with the strongest response
+a = acts[..., unit].reshape(len(images), -1)
+best_pos = a.argmax(axis=1)                                      # each image's strongest position
+top9 = np.argsort(-a.max(axis=1), kind="stable")[:9]              # the nine strongest images
+r, jump = field_by_hand(cm.model, mid)
+rf = vislib.receptive_field(cm, mid)
+hand = []
+for n in top9:
+    i, j = divmod(int(best_pos[n]), acts.shape[2])
+    y0, x0 = rf.start[0] + i * jump, rf.start[1] + j * jump      # may be < 0: the field leaves the image
+    crop = np.zeros((r, r, cm.channels), np.float32)
+    ys, xs = slice(max(y0, 0), min(y0 + r, images.shape[1])), slice(max(x0, 0), min(x0 + r, images.shape[2]))
+    crop[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0] = images[n, ys, xs]
+    hand.append((float(a[n, best_pos[n]]), int(n), crop))
+print(f"{mid}, unit {unit}: top activations", np.round([v for v, _, _ in hand], 2))
+"""),
+    md(r"""
+## With vislib
+
+`vislib.receptive_field(model, layer)` gives size, jump and start per axis;
+`vislib.max_activating_patches(model, layer, channel, images, k=9)` scans the images in
+batches and returns the patches, strongest first. `maps=` reuses activations already
+computed. Both agree with the hand version:
+"""),
+    code(r"""
+if cm.name != "resnet50":  # ResNet's strided shortcut convolutions fool the plain loop above
+    assert rf.size == (r, r) and rf.jump == (jump, jump)
+patches = vislib.max_activating_patches(cm, mid, unit, images, k=9, maps=acts)
+assert [p.image_index for p in patches] == [n for _, n, _ in hand]
+assert np.allclose([p.value for p in patches], [v for v, _, _ in hand])
+assert all(np.array_equal(p.crop, c) for p, (_, _, c) in zip(patches, hand))
+print(rf)
+fig = vislib.plot_patches(patches, title=f"{mid}, unit {unit}: top-9 patches ({rf.size[0]}x{rf.size[1]} px)")
+plt.show()
+"""),
+    md(r"""
+Where do they come from? The fields of the three strongest patches drawn on their images:
+"""),
+    code(r"""
+fig, axes = plt.subplots(1, 3, figsize=(6, 2.2))
+for ax, p in zip(axes, patches[:3]):
+    img = images[p.image_index] / 255.0
+    ax.imshow(img[..., 0] if cm.channels == 1 else img, cmap="gray", vmin=0, vmax=1)
+    y0, y1, x0, x1 = box(rf, *p.position)
+    vislib.draw_boxes(ax, [(x0, y0, x1, y1)], lw=1.5)
+    ax.set_title(f"image {p.image_index}, unit at {p.position}", fontsize=8)
+    ax.axis("off")
+plt.show()
+"""),
+    md(r"""
+### From edges to parts
+
+One scan per layer serves every channel (`channel="all"`). For each layer we show the
+three channels whose top patches respond most strongly. Early units see a few pixels
+and respond to an edge or a blob of one colour; middle units see textures and simple
+shapes; late units see large parts of an object.
+"""),
+    code(r"""
+scans = {}      # layer -> {channel: patches}: the expensive part, computed once per layer
+
+def scan(layer):
+    if layer not in scans:
+        scans[layer] = vislib.max_activating_patches(cm, layer, "all", images, k=9)
+    return scans[layer]
+
+for layer in layers:
+    by_channel = scan(layer)
+    strongest = sorted(by_channel, key=lambda c: -np.mean([p.value for p in by_channel[c]]))[:3]
+    size = vislib.receptive_field(cm, layer).size
+    fig = plt.figure(figsize=(10, 3.6))
+    for sub, c in zip(fig.subfigures(1, 3), strongest):
+        vislib.plot_patches(by_channel[c], fig=sub, title=f"unit {c}")
+    fig.suptitle(f"{layer}: receptive field {size[0]}x{size[1]} px", y=1.04)
+    plt.show()
+"""),
+    md(r"""
+## Explore
+
+Choose a layer (one scan, then cached) and a unit (a lookup). The unit number wraps
+around when it is larger than the layer's channel count.
+"""),
+    code(r"""
+def show_unit(layer, unit):
+    by_channel = scan(layer)
+    c = unit % len(by_channel)
+    vislib.plot_patches(by_channel[c], title=f"{layer}, unit {c}: field {vislib.receptive_field(cm, layer).size[0]} px")
+    plt.show()
+
+max_units = max(int(cm.model.get_layer(l).output.shape[-1]) for l in layers)
+vislib.explorer(show_unit, heavy=("layer",),
+                layer=widgets.Dropdown(options=layers, value=layers[1], description="layer"),
+                unit=widgets.IntSlider(min=0, max=max_units - 1, value=unit, description="unit"))
+"""),
+    md(r"""
+## What to notice
+
+- Each patch is exactly the receptive field: its size is the field size, and the
+  activations are sorted, strongest first.
+- The stored value is real: running the network again on that one image gives the same
+  activation at that position, and blacking out every pixel *outside* the field leaves
+  it unchanged (those pixels cannot reach the unit).
+- The field grows with depth, and so does what a patch can show.
+- The first layer is a template matcher (lesson 01): the average of a unit's top
+  patches looks like its kernel, so the two correlate positively for most units.
+"""),
+    code(r"""
+for layer in layers:
+    rf_l = vislib.receptive_field(cm, layer)
+    by_channel = scan(layer)
+    for c in list(by_channel)[:8]:
+        ps = by_channel[c]
+        assert all(p.crop.shape == (*rf_l.size, cm.channels) for p in ps)
+        values = [p.value for p in ps]
+        assert values == sorted(values, reverse=True)
+    p = by_channel[0][0]
+    again = vislib.activations(cm, images[p.image_index], layer)[layer][0]
+    assert np.isclose(again[(*p.position, 0)], p.value, rtol=1e-4, atol=1e-4)
+    # only the pixels inside the field matter
+    y0, y1, x0, x1 = box(rf_l, *p.position)
+    masked = np.zeros_like(images[p.image_index])
+    masked[y0:y1, x0:x1] = images[p.image_index, y0:y1, x0:x1]
+    kept = vislib.activations(cm, masked, layer)[layer][0]
+    assert np.isclose(kept[(*p.position, 0)], p.value, rtol=1e-3, atol=1e-3)
+
+sizes = [vislib.receptive_field(cm, l).size[0] for l in layers]
+assert sizes == sorted(sizes) and sizes[0] < sizes[-1], sizes
+
+first = layers[0]
+kernel = cm.model.get_layer(first).get_weights()[0]               # (k, k, C, F)
+if kernel.shape[0] == vislib.receptive_field(cm, first).size[0]:
+    agree = []
+    for c, ps in scan(first).items():
+        mean_patch = np.asarray(cm.preprocess(np.stack([p.crop for p in ps]))).mean(axis=0)
+        agree.append(np.corrcoef(mean_patch.ravel(), kernel[..., c].ravel())[0, 1] > 0)
+    print(f"{np.mean(agree):.0%} of {first}'s units: mean top patch correlates positively with the kernel")
+    assert np.mean(agree) >= 0.75
+"""),
+    md(r"""
+## Exercises
+
+1. Without running code: a 3x3 conv (stride 1) followed by a 2x2 max pooling (stride 2)
+   and another 3x3 conv. How large is the receptive field of the second conv's units?
+2. How many input pixels apart are two neighbouring units of the last layer in `layers`?
+   (Read it from `vislib.receptive_field`.)
+3. Which image (its index) gives the strongest patch of channel 0 of the middle layer?
+"""),
+    code(r"""
+answer_1 = None   # field size of the second conv, in pixels
+answer_2 = None   # the jump of layers[-1]
+answer_3 = None   # image index of the strongest patch of channel 0 of layers[1]
+
+vislib.check(answer_1, 8, hint="r = 1 + (3-1)*1 = 3, then + (2-1)*1 = 4 (jump becomes 2), then + (3-1)*2", name="1. field")
+vislib.check(answer_2, vislib.receptive_field(cm, layers[-1]).jump[0], hint="the product of the strides below", name="2. jump")
+vislib.check(answer_3, scan(layers[1])[0][0].image_index, hint="scan(layers[1])[0] is sorted", name="3. strongest")
+"""),
+    md(r"""
+## Summary
+
+- A unit's receptive field follows exactly from kernel sizes, strides, dilations and
+  paddings: $r_l = r_{l-1} + d_l(k_l-1)\,j_{l-1}$, $j_l = j_{l-1}s_l$.
+- Max-activating patches are the top-$k$ activations of one channel over a dataset,
+  each cut to the unit's field; they are real data, so they show what a unit responds
+  to without any optimisation (compare lesson 11, which *synthesises* such inputs).
+- With depth the field grows and units respond to larger, more meaningful structures.
+  A patch shows *where* the unit looked, not *which* pixels in it mattered: the
+  influence inside the field is concentrated in its centre (the "effective" field).
+
+## References
+- Zeiler, M. D., & Fergus, R. (2014). Visualizing and Understanding Convolutional Networks. ECCV.
+- Girshick, R., Donahue, J., Darrell, T., & Malik, J. (2014). Rich feature hierarchies for accurate object
+  detection and semantic segmentation. CVPR (top regions per unit, Fig. 4).
+- Araujo, A., Norris, W., & Sim, J. (2019). Computing Receptive Fields of Convolutional Neural Networks. Distill.
+- Luo, W., Li, Y., Urtasun, R., & Zemel, R. (2016). Understanding the Effective Receptive Field in Deep
+  Convolutional Neural Networks. NeurIPS.
+- Olah, C., Mordvintsev, A., & Schubert, L. (2017). Feature Visualization. Distill (dataset examples).
+"""),
+]
+
+if __name__ == "__main__":
+    build("lessons/04_max_patches.ipynb", CELLS)
