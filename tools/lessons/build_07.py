@@ -89,11 +89,11 @@ any method with the course's call shape. With the same seed it draws the same no
 hand-made version, so the maps must agree; with one sample and no noise it *is* the method.
 """),
     code(r"""
-sg = vislib.smoothgrad(vislib.saliency, cm, images, noise=NOISE, samples=SAMPLES, seed=0)
+sg = vislib.smoothgrad(vislib.saliency, cm, images, top1, noise=NOISE, samples=SAMPLES, seed=0)
 assert sg.shape == images.shape[:3] and sg.dtype == np.float32
 assert np.allclose(sg, sg_hand, rtol=1e-4, atol=1e-6 * sg_hand.max()), "vislib.smoothgrad differs from the hand version"
 print("vislib.smoothgrad equals the hand version; largest difference", float(np.abs(sg - sg_hand).max()))
-same = vislib.smoothgrad(vislib.saliency, cm, images, noise=0.0, samples=1)
+same = vislib.smoothgrad(vislib.saliency, cm, images, top1, noise=0.0, samples=1)
 assert np.allclose(same, vanilla, rtol=1e-5), "one sample without noise must be plain saliency"
 """),
     md(r"""
@@ -102,7 +102,7 @@ SmoothGrad (the same number of samples).
 """),
     code(r"""
 gb = vislib.guided_backprop(cm, images, top1)
-sg_gb = vislib.smoothgrad(vislib.guided_backprop, cm, images, noise=NOISE, samples=SAMPLES)
+sg_gb = vislib.smoothgrad(vislib.guided_backprop, cm, images, top1, noise=NOISE, samples=SAMPLES)
 columns = {"saliency": vanilla, "SmoothGrad": sg, "guided BP": gb, "SmoothGrad guided BP": sg_gb}
 rows = list(range(min(4, len(images))))
 fig, axes = plt.subplots(len(rows), 5, figsize=(11, 2.3 * len(rows)), squeeze=False)
@@ -124,7 +124,7 @@ network's generic preferences. One image, the same number of samples, growing no
     code(r"""
 levels = [0.0, 0.05, 0.15, 0.3, 0.6]
 i = 0
-by_noise = {lvl: vislib.smoothgrad(vislib.saliency, cm, images[i:i + 1], noise=lvl, samples=SAMPLES)[0]
+by_noise = {lvl: vislib.smoothgrad(vislib.saliency, cm, images[i:i + 1], int(top1[i]), noise=lvl, samples=SAMPLES)[0]
             for lvl in levels}
 fig, axes = plt.subplots(1, len(levels), figsize=(2.3 * len(levels), 2.6))
 for ax, (lvl, m) in zip(axes, by_noise.items()):
