@@ -179,6 +179,28 @@ vislib.explorer(show_regularized, heavy=("l2", "blur_every"),
                 blur_every=widgets.SelectionSlider(options=[0, 1, 2, 4, 8], value=4, description="blur every"))
 """),
     md(r"""
+The same for tf-keras-vis' total-variation weight (the class unit; the L2 norm weight
+stays at 0.3). Too little and the image is pixel noise; too much and the optimiser
+fights the penalty and the score barely rises.
+"""),
+    code(r"""
+tv_results = {1.0: runs[f"class {cm.class_names[target]}"]}    # the default run above: tv = 1.0
+
+def show_tv(tv):
+    if tv not in tv_results:
+        tv_results[tv] = vislib.activation_maximization(cm, None, target, steps=am_steps,
+                                                        regularizers={"tv": tv, "norm": 0.3})
+    v = tv_results[tv]
+    fig, axes = plt.subplots(1, 2, figsize=(6.5, 2.8))
+    axes[0].imshow(v.image.squeeze(), cmap="gray" if cm.channels == 1 else None); axes[0].axis("off")
+    axes[0].set_title(f"total variation weight {tv}", fontsize=9)
+    axes[1].plot(v.scores); axes[1].set_xlabel("step"); axes[1].set_ylabel("logit")
+    plt.show()
+
+vislib.explorer(show_tv, heavy=("tv",),
+                tv=widgets.SelectionSlider(options=[0.0, 1.0, 3.0, 10.0, 30.0], value=1.0, description="TV weight"))
+"""),
+    md(r"""
 ## What to notice
 
 - The by-hand loop and `vislib.class_model` agree (checked above).
