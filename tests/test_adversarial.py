@@ -1,0 +1,159 @@
+"""FGSM (Goodfellow et al. 2015), iterative FGSM (Kurakin et al. 2017),
+success rates and cross-model transfer tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vislib
+from vislib.adversarial import TransferTable, attack_success, fgsm, iterative_fgsm, loss_gradients, transfer_table
+from conftest import course_from, tiny_cnn
+
+
+def _xent(course, x, y):
+    p = course.predict(x)
+    return -np.log(np.maximum(p[np.arange(len(y)), y], 1e-30))
+
+
+@pytest.fixture(scope="module")
+def correct(fashion, fashion_data):
+    """200 test items the trained model classifies correctly."""
+    x, y = fashion_data.test
+    x, y = x[:300, :, :, None].astype("float32"), y[:300].astype(int)
+    ok = fashion.predict(x).argmax(1) == y
+    return x[ok][:200], y[ok][:200]
+
+
+def test_fgsm_raises_the_loss(fashion, correct):
+    x, y = correct[0][:40], correct[1][:40]
+    adv = fgsm(fashion, x, y, epsilon=4)
+    before, after = _xent(fashion, x, y), _xent(fashion, adv, y)
+    assert after.mean() > before.mean()
+    assert np.mean(after > before) >= 0.9, np.mean(after > before)
+
+
+def test_targeted_fgsm_lowers_the_loss_of_the_target(fashion, correct):
+    x = correct[0][:40]
+    target = np.full(len(x), 8)  # "Bag"
+    adv = fgsm(fashion, x, target, epsilon=4, targeted=True)
+    assert _xent(fashion, adv, target).mean() < _xent(fashion, x, target).mean()
+    strong = iterative_fgsm(fashion, x, target, epsilon=40, steps=10, targeted=True)
+    assert attack_success(fashion, x, strong, target, targeted=True) > 0.5
+
+
+@pytest.mark.parametrize("attack", [fgsm, iterative_fgsm])
+@pytest.mark.parametrize("eps", [0.5, 8.0, 60.0])
+def test_perturbation_stays_in_the_ball_and_the_pixel_range(fashion, correct, attack, eps):
+    x = correct[0][:20]
+    adv = attack(fashion, x, epsilon=eps)
+    assert adv.shape == x.shape and adv.dtype == np.float32
+    assert np.abs(adv - x).max() <= eps + 1e-3
+    assert adv.min() >= 0.0 and adv.max() <= 255.0
+    # Fashion-MNIST is mostly black: without clipping half of those pixels would go below 0
+    assert np.abs(adv - x).max() >= min(eps, 1.0) * 0.999
+    assert (x == 0).any() and not (adv < 0).any()
+
+
+def test_zero_epsilon_changes_nothing_and_labels_default_to_top1(fashion, correct):
+    x = correct[0][:10]
+    assert np.array_equal(fgsm(fashion, x, epsilon=0), x)
+    top = fashion.predict(x).argmax(1)
+    assert np.array_equal(fgsm(fashion, x, epsilon=6), fgsm(fashion, x, top, epsilon=6))
+
+
+def test_fgsm_is_one_signed_gradient_step(fashion, correct):
+    x, y = correct[0][:5], correct[1][:5]
+    g, _, _ = loss_gradients(fashion, x, y)
+    want = np.clip(x + 10 * np.sign(g), 0, 255)
+    np.testing.assert_allclose(fgsm(fashion, x, y, epsilon=10), want, atol=1e-4)
+
+
+def test_loss_gradient_matches_finite_differences():
+    course = course_from(tiny_cnn(size=8, channels=1, classes=3, seed=1), pixel_range=(0.0, 1.0))
+    x = np.random.default_rng(0).uniform(0.2, 0.8, (1, 8, 8, 1)).astype("float32")
+    y = np.array([2])
+    g, loss, _ = loss_gradients(course, x, y)
+    h = 1e-2
+    for pos in [(0, 2, 3, 0), (0, 5, 1, 0), (0, 7, 7, 0)]:
+        up, down = x.copy(), x.copy()
+        up[pos] += h
+        down[pos] -= h
+        fd = (_xent(course, up, y) - _xent(course, down, y))[0] / (2 * h)
+        assert abs(fd - g[pos]) <= 1e-3 + 0.05 * abs(fd)
+
+
+def test_success_rate_rises_with_epsilon_and_iterative_is_at_least_as_strong(fashion, correct):
+    x, y = correct
+    rates = [attack_success(fashion, x, fgsm(fashion, x, y, epsilon=e), y) for e in (2, 8, 20)]
+    assert rates[0] <= rates[1] <= rates[2], rates
+    single = rates[2]
+    multi = attack_success(fashion, x, iterative_fgsm(fashion, x, y, epsilon=20, steps=10), y)
+    assert single >= 0.5, f"FGSM at epsilon=20 flips only {single:.2f} of correctly classified items"
+    assert multi >= single, (multi, single)
+
+
+def test_attack_success_counts_only_correct_images(fashion, fashion_data):
+    x, y = fashion_data.test
+    x, y = x[:300, :, :, None].astype("float32"), y[:300].astype(int)
+    pred = fashion.predict(x).argmax(1)
+    wrong = np.flatnonzero(pred != y)[:3]
+    right = np.flatnonzero(pred == y)[:3]
+    idx = np.concatenate([wrong, right])
+    # showing the clean images again: nothing flips among the correct ones
+    assert attack_success(fashion, x[idx], x[idx], y[idx]) == 0.0
+    assert attack_success(fashion, x[idx], x[idx]) == 0.0
+    assert np.isnan(attack_success(fashion, x[wrong], x[wrong], y[wrong]))
+
+
+def test_transfer_table_offline(fashion, fashion_gap, correct):
+    x, y = correct[0][:100], correct[1][:100]
+    table = transfer_table(fashion, {"fashion_gap": fashion_gap}, x, [0, 8, 25], labels=y)
+    assert isinstance(table, TransferTable)
+    assert table.success.shape == (3, 2) and table.models[1] == "fashion_gap"
+    assert np.all(table.success[0] == 0)  # epsilon 0: the clean images
+    assert table.success[2, 0] == pytest.approx(attack_success(fashion, x, fgsm(fashion, x, y, epsilon=25), y))
+    assert np.all(np.diff(table.success[:, 0]) >= 0)
+    assert table.success[2, 0] > table.success[2, 1]  # the white-box attack is the stronger one
+    assert table.success[2, 1] > 0.1  # but it does transfer to another architecture
+    md = table.to_markdown()
+    assert md.count("\n") == 4 and "fashion_gap" in md
+    assert set(table.as_dict()) == set(table.models)
+
+
+def test_caller_model_is_not_mutated(fashion, correct):
+    before = [w.copy() for w in fashion.model.get_weights()]
+    iterative_fgsm(fashion, correct[0][:5], epsilon=8, steps=2)
+    assert all(np.array_equal(a, b) for a, b in zip(before, fashion.model.get_weights()))
+
+
+def test_bad_inputs_raise(fashion, fashion_gap, correct):
+    x = correct[0][:2]
+    with pytest.raises(ValueError, match="epsilon"):
+        fgsm(fashion, x, epsilon=-1)
+    with pytest.raises(ValueError, match="epsilon"):
+        fgsm(fashion, x, epsilon=300)
+    with pytest.raises(ValueError, match="steps"):
+        iterative_fgsm(fashion, x, epsilon=4, steps=0)
+    with pytest.raises(ValueError, match="targeted"):
+        fgsm(fashion, x, epsilon=4, targeted=True)
+    with pytest.raises(ValueError, match="out of range"):
+        fgsm(fashion, x, labels=[0, 12], epsilon=4)
+    with pytest.raises(ValueError, match="method"):
+        transfer_table(fashion, [fashion_gap], x, [4], method="pgd")
+    with pytest.raises(ValueError):
+        transfer_table(fashion, [], x, [4])
+    with pytest.raises(ValueError, match="range"):
+        fgsm(fashion, x * 2.0 + 1, epsilon=4)
+
+
+@pytest.mark.parametrize("name", ["vgg16_random", "mobilenet_random", "resnet_random"])
+def test_runs_on_imagenet_architectures(name, request):
+    course = request.getfixturevalue(name)
+    x = vislib.examples(course, 1)[0]
+    adv = fgsm(course, x, epsilon=4)
+    adv2 = iterative_fgsm(course, x, epsilon=4, steps=2)
+    for a in (adv, adv2):
+        assert a.shape == x.shape
+        assert np.abs(a - x).max() <= 4 + 1e-3 and a.min() >= 0 and a.max() <= 255
+    assert np.abs(adv - x).max() > 0  # a real gradient flowed through the preprocessing
