@@ -19,7 +19,7 @@ from .profiles import as_course
 from .receptive_field import ReceptiveField, box, receptive_field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Patch:
     """One strong activation and the input region behind it.
 
