@@ -67,7 +67,7 @@ class ReceptiveField:
                 self.start[1] + j * self.jump[1] + (self.size[1] - 1) / 2)
 
 
-# one field per axis: (size, jump, start); None marks "not yet known"
+# one field per axis: (size, jump, start)
 _Axis = tuple[int, int, int]
 
 
