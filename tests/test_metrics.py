@@ -216,3 +216,18 @@ def test_evaluate_table_and_plot(fashion, fashion_data):
     assert "gradcam" in text and "deletion_auc" in text
     fig = metrics.plot_metrics(res, reference={"roi_fit": 0.5})
     assert len(fig.axes) == 4
+
+
+def test_agreement_matrix_equals_pairwise_agreement():
+    rng = np.random.default_rng(3)
+    base = rng.random((3, 8, 8)).astype(np.float32)
+    maps = {"a": base, "b": base + 0.3 * rng.random((3, 8, 8)).astype(np.float32),
+            "c": rng.random((3, 8, 8)).astype(np.float32), "flat": np.zeros((3, 8, 8), np.float32)}
+    maps["c"][:, :2, :2] = 0.5  # ties
+    names, mat = metrics.agreement_matrix(maps)
+    assert names == list(maps) and np.allclose(mat, mat.T) and np.allclose(np.diag(mat), 1)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            np.testing.assert_allclose(mat[i, j], np.mean(metrics.agreement(maps[a], maps[b]).spearman), atol=1e-5)
+    with pytest.raises(ValueError):
+        metrics.agreement_matrix({"a": base, "b": base[:2]})

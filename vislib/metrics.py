@@ -279,6 +279,7 @@ def perturbation_curve(model, images, heatmap, target=None, steps: int = 50, mod
     Raises:
         ValueError: Map and image sizes differ, bad mode, baseline or steps.
     """
+    import tensorflow as tf
     from ._grad import resolve
     _checks.choice(mode, ("deletion", "insertion"), "mode")
     baseline = baseline or ("zeros" if mode == "deletion" else "blur")
@@ -294,6 +295,8 @@ def perturbation_curve(model, images, heatmap, target=None, steps: int = 50, mod
     base = baseline_image(x, baseline, sigma)
     counts = np.round(np.linspace(0, h * w, steps + 1)).astype(np.int64)
     rng = np.random.default_rng(seed)
+    from .occlusion import _prob_fn  # the compiled forward pass occlusion uses, built once per model
+    run = _prob_fn(course)
     bs = batch_size or _graph.batch_size_for(course.model)
     per_chunk = max(1, (4 * bs) // (steps + 1))  # images whose copies go through together
     probs = np.empty((n, steps + 1), np.float32)
@@ -306,7 +309,9 @@ def perturbation_curve(model, images, heatmap, target=None, steps: int = 50, mod
             changed = (rank.reshape(h, w)[None] < counts[:, None, None])[..., None]
             src, dst = (base[i], x[i]) if mode == "deletion" else (x[i], base[i])
             copies.append(np.where(changed, src, dst))
-        out = course.predict(np.concatenate(copies), batch_size=bs)
+        batch = np.concatenate(copies).astype(np.float32)
+        out = np.concatenate([np.asarray(run(tf.constant(batch[k:k + bs])))
+                              for k in range(0, len(batch), bs)])
         for j, i in enumerate(idx):
             probs[i] = out[j * (steps + 1):(j + 1) * (steps + 1), t[i]]
     return (counts / (h * w)).astype(np.float32), probs
@@ -439,6 +444,44 @@ def agreement(map_a, map_b, top: float = 0.1, seed: int = 0) -> Agreement:
     if single:
         return Agreement(float(rho[0]), float(over[0]))
     return Agreement(rho, over)
+
+
+def agreement_matrix(maps: Mapping[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """Mean Spearman's rho between every pair of methods' maps.
+
+    ``R[a, b] = mean_n rho(maps[a][n], maps[b][n])`` (as :func:`agreement`,
+    with the ranks computed once per map).
+
+    Args:
+        maps: ``{method name: (N, H, W) maps}``, all the same shape.
+
+    Returns:
+        ``(names, R)`` with R float32 (M, M), symmetric, ones on the diagonal.
+    """
+    from scipy.stats import rankdata
+    names = list(maps)
+    if not names:
+        raise ValueError("maps is empty; give {method name: (N, H, W) maps}")
+    arrays = [_as_maps(maps[k], f"maps[{k!r}]")[0] for k in names]
+    shape = arrays[0].shape
+    for k, a in zip(names, arrays):
+        if a.shape != shape:
+            raise ValueError(f"maps[{k!r}] has shape {a.shape}; expected {shape} like maps[{names[0]!r}]")
+    flat = [a.reshape(len(a), -1) for a in arrays]
+    ranks = []
+    for a in flat:
+        r = rankdata(a, axis=1).astype(np.float64)
+        r -= r.mean(axis=1, keepdims=True)
+        norm = np.linalg.norm(r, axis=1, keepdims=True)
+        ranks.append(np.divide(r, norm, out=np.zeros_like(r), where=norm > 0))
+    m = len(names)
+    out = np.eye(m, dtype=np.float32)
+    for i in range(m):
+        for j in range(i + 1, m):
+            rho = (ranks[i] * ranks[j]).sum(axis=1)
+            same = np.all(flat[i] == flat[j], axis=1)
+            out[i, j] = out[j, i] = float(np.mean(np.where(same, 1.0, rho)))
+    return names, out
 
 
 # --------------------------------------------------------------- sanity check

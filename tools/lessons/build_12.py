@@ -51,7 +51,7 @@ $|T_k(a) \cap T_k(b)| / k$.
 from vislib import metrics
 
 offline = cm.channels == 1
-n = vislib.budget(30, 20) if offline else 6
+n = vislib.budget(30, 20) if offline else vislib.budget(4, 3)   # on photos every map and curve is costly
 images, labels, names = vislib.examples(cm, n)    # clothes offline, the annotated photos on ImageNet profiles
 if offline:   # Fashion-MNIST has no hand-drawn boxes: the item's bounding box on its black background
     boxes = [[b] for b in vislib.object_boxes(images)]
@@ -62,8 +62,9 @@ target = probs.argmax(1)                            # we explain each image's to
 H, W = cm.input_size
 area = np.mean([max((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in b) / (H * W) for b in boxes])
 print(f"{len(images)} images; the boxes cover {area:.0%} of an image on average")
-fig, axes = plt.subplots(1, 6, figsize=(12, 2.3))
-for ax, i in zip(axes, range(6)):
+k = min(6, len(images))
+fig, axes = plt.subplots(1, k, figsize=(2 * k, 2.3), squeeze=False)
+for ax, i in zip(axes[0], range(k)):
     ax.imshow(images[i].astype("uint8").squeeze(), cmap="gray"); vislib.draw_boxes(ax, boxes[i])
     ax.set_title(f"{cm.class_names[target[i]][:14]} {probs[i, target[i]]:.2f}", fontsize=8); ax.axis("off")
 plt.show()
@@ -77,9 +78,10 @@ A metric that cannot tell a real method from these two is not measuring much.
     code(r"""
 fast = vislib.fast()
 patch = 4 if offline else 32
+stride = patch // 2 if offline else vislib.budget(patch // 2, patch)
 fill = 0 if offline else "gray"           # occlude with the background: black clothes background, grey for photos
 METHODS = {
-    "occlusion": lambda m, x, t: vislib.occlusion(m, x, t, patch=patch, stride=patch // 2, fill=fill),
+    "occlusion": lambda m, x, t: vislib.occlusion(m, x, t, patch=patch, stride=stride, fill=fill),
     "saliency": lambda m, x, t: vislib.saliency(m, x, t),
     "guided backprop": lambda m, x, t: vislib.guided_backprop(m, x, t),
     "SmoothGrad": lambda m, x, t: vislib.smoothgrad(vislib.saliency, m, x, t,
@@ -122,7 +124,7 @@ x0, y0, x1, y1 = boxes[i][0]
 mass = np.maximum(m, 0)
 fit_hand = mass[y0:y1, x0:x1].sum() / mass.sum()
 
-steps = 28 if offline else vislib.budget(32, 8)
+steps = 28 if offline else vislib.budget(16, 8)
 order = np.argsort(-m.ravel(), kind="stable")                  # most important pixel first
 counts = np.round(np.linspace(0, H * W, steps + 1)).astype(int)
 copies = np.repeat(images[i:i + 1], steps + 1, axis=0)
@@ -205,8 +207,7 @@ plt.tight_layout(); plt.show()
 The mean rank correlation between every pair of maps, over all images.
 """),
     code(r"""
-keys = list(maps)
-agree = np.array([[float(np.mean(metrics.agreement(maps[a], maps[b]).spearman)) for b in keys] for a in keys])
+keys, agree = metrics.agreement_matrix(maps)     # mean of metrics.agreement(a, b).spearman over images
 fig, ax = plt.subplots(figsize=(6.5, 5.5))
 im = ax.imshow(agree, cmap="RdBu_r", vmin=-1, vmax=1)
 ax.set_xticks(range(len(keys)), keys, rotation=60, ha="right", fontsize=8)
