@@ -308,6 +308,8 @@ vislib.explorer(show_attack, heavy=("image", "epsilon", "method"),
   of the correctly classified items.
 - The white-box attack beats the transferred one, but the transferred one still works.
 - The universal perturbation flips more images than random noise of the same size.
+- When the decision flips, the Grad-CAM map changes a lot (offline: correlation with the
+  clean map around 0.1, peak moved by several pixels).
 """),
     code(r"""
 for (method, eps), adv in ADV.items():
@@ -324,6 +326,8 @@ if cm.weights == "trained":                                # measured on the off
     assert rates["FGSM"][EPS.index(16)] >= 0.5, rates
     assert table.success[-1, 1] > 0.2, table.success        # transfers to the other architecture
     assert fool_universal > fool_random + 0.1, (fool_universal, fool_random)
+    if flipped.any():                                    # measured: r ~ 0.1 after a flip
+        assert SHIFT[flipped, 0].mean() < 0.5, SHIFT      # the map moved, not just its scale
 """),
     code(r"""
 # the explorer's callback serves cached attacks: a new amplification computes nothing
