@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from . import _checks, _graph
-from ._grad import layer_gradients, resolve
+from ._grad import _chunks, layer_gradients, resolve
 from .plotting import normalize_map
 from .resize import resize_maps
 
@@ -166,11 +166,6 @@ def linear_model(model: keras.Model) -> keras.Model:
     except TypeError:
         pass
     return linear
-
-
-def _chunks(n: int, size: int):
-    for start in range(0, n, size):
-        yield slice(start, min(n, start + size))
 
 
 def _stable_score(indices):
