@@ -95,6 +95,15 @@ def _linear_clone(model):
     return keras.Model(clone.inputs, clone.outputs, name=f"{model.name}_linear")
 
 
+def _with_preprocessing(course):
+    """A model that takes display pixels (0-255): the profile's preprocessing
+    in front of the network (shares the network's weights)."""
+    import keras
+    inp = keras.Input((*course.input_size, course.channels))
+    pre = keras.layers.Lambda(course.preprocess, name="preprocess")(inp)
+    return keras.Model(inp, course.model(pre), name=f"{course.name}_display")
+
+
 def _fmt(seconds: float) -> str:
     return f"{seconds:.2f}" if np.isfinite(seconds) else "n/a"
 
@@ -141,8 +150,7 @@ def bench_occlusion(patch: int = 16, stride: int = 16) -> list[str]:
         explainer = OcclusionSensitivity()
         # tf-explain feeds its input to the model as is: give it a model that
         # includes the profile's preprocessing, and display pixels.
-        inp = tf.keras.Input((*course.input_size, 3))
-        wrapped = tf.keras.Model(inp, course.model(course.preprocess(inp)))
+        wrapped = _with_preprocessing(course)
         explainer.get_sensitivity_map(wrapped, x[0], target, patch)
         tfx_map, t_tfx = _timed(explainer.get_sensitivity_map, wrapped, x[0], target, patch)
         # its map is 1 - p(occluded), upsampled by repetition: compare on the patch grid
