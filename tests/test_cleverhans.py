@@ -92,3 +92,16 @@ def test_recipe_is_cached_by_its_settings():
     assert a.arch == RECIPES["fashion_cnn"].arch
     with pytest.raises(ValueError):
         ch.recipe(marked_class=12)
+
+
+def test_diagnosis_needs_a_mark_and_class(fashion, fashion_data):
+    xt, yt = fashion_data.test
+    x = xt[:20, :, :, None].astype(np.float32)
+    with pytest.raises(ValueError):
+        ch.accuracy_report(fashion, x, yt[:20])           # the course model carries no mark
+    with pytest.raises(ValueError):
+        ch.class_roi_fit(vislib.gradcam, fashion, x, yt[:20])
+    rep = ch.accuracy_report(fashion, x, yt[:20], marked_class=6, mark=ch.Mark())
+    assert rep.with_mark.shape == (10,) and 0 <= rep.overall_without <= 1
+    with pytest.raises(ValueError):
+        ch.class_roi_fit(vislib.gradcam, fashion, x, yt[:20], 6, ch.Mark(), per_class=0)

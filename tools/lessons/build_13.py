@@ -170,7 +170,9 @@ plt.tight_layout(); plt.show()
 Occlusion puts nearly all its mass on the mark for the Shirts and on the garment for
 everything else, so the Shirt is a glaring outlier. Grad-CAM is subtler: its *maximum*
 sits on the mark for most Shirts (column `max@mark`), but its mass is spread over the
-whole image, so its ROI fit does not single the class out. On this network Grad-CAM
+whole image, so its ROI fit does not single the class out (on a longer training run it
+even flagged an innocent class, *Sneaker*, whose thin shape leaves little garment to
+fit). On this network Grad-CAM
 averages each feature map's gradient over all positions, while the classifier after
 `Flatten` weighs each position separately: the evidence "white square *in the corner*" is
 diluted. An audit is only as good as the explanation method it runs on, and lesson 12's
