@@ -229,15 +229,15 @@ def occlusion_map(i, patch, stride, fill):
 def show_occlusion(image, patch, stride, fill, alpha):
     m = occlusion_map(image, patch, stride, fill)
     passes = ((H - patch) // stride + 1) ** 2
-    fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), gridspec_kw={"wspace": 0.05})
     axes[0].imshow(show(images[image]), cmap="gray"); axes[0].set_title(titles[image])
     vislib.draw_boxes(axes[0], boxes[image])
     lim = max(np.abs(m).max(), 1e-6)
-    im = axes[1].imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    axes[1].set_title(f"drop in p, {passes} passes"); fig.colorbar(im, ax=axes[1], fraction=0.046)
+    axes[1].imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)   # red: drop, blue: rise; white: no change
+    axes[1].set_title(f"drop in p (red max {m.max():.2f}), {passes} passes", fontsize=9)
     axes[2].imshow(vislib.overlay(images[image], np.maximum(m, 0), alpha=alpha)); axes[2].set_title("overlay")
     for ax in axes: ax.axis("off")
-    plt.tight_layout(); plt.show()
+    plt.show()
 
 picker = [(f"{k}: {n}", k) for k, n in enumerate(names)]
 patches = [H // 14, H // 7, H // 4, H // 2]
