@@ -114,9 +114,9 @@ def test_bare_model_noise_uses_the_data_range():
     assert abs(noise.std() - 0.2 * (x.max() - x.min())) < 0.01
 
 
-def test_runs_on_mobilenet(mobilenet_random):
+def test_runs_on_imagenet_architectures(imagenet_random):
     photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
-    m = vislib.smoothgrad(vislib.saliency, mobilenet_random, photo, target=281, samples=2)
+    m = vislib.smoothgrad(vislib.saliency, imagenet_random, photo, target=281, samples=2)
     assert m.shape == (1, 224, 224) and np.isfinite(m).all()
 
 

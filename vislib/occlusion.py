@@ -139,7 +139,8 @@ def occlusion(model, images, target=None, patch: int | tuple[int, int] | None = 
         patch: Side of the square (or (height, width)) in pixels, 1..input
             size. Default: a seventh of the input (4 px at 28, 32 px at 224).
         stride: Step between positions, 1..input size. Default: half the patch.
-        fill: ``"gray"`` (middle of the pixel range), ``"mean"`` (the image's
+        fill: ``"gray"`` (middle of the pixel range; of each image's value
+            range for a bare ``keras.Model``), ``"mean"`` (the image's
             mean colour), ``"blur"`` (a Gaussian-blurred copy of the image,
             sigma = patch / 2) or a pixel value.
         batch_size: Occluded copies per forward pass (default from the model size).
