@@ -56,8 +56,8 @@ if OFFLINE:                 # a batch of test items the model gets right, for su
     right = cm.predict(pool).argmax(1) == pool_y
     N = vislib.budget(200, 100)
     batch, batch_y = pool[right][:N], pool_y[right][:N]
-else:                       # a few photos; each image's own top-1 class is the label
-    batch, batch_y = images, top1
+else:                       # a few photos; labels=None: each image's own top-1 class is the label
+    batch, batch_y = images, None
 EPS = [0, 2, 4, 8, 16, 32] if OFFLINE else [0, 1, 2, 4, 8]      # pixel units (of 0-255)
 STEPS = vislib.budget(10, 5)
 print(f"{len(batch)} images for success rates; epsilons {EPS}; iterative FGSM with {STEPS} steps")
@@ -118,8 +118,8 @@ success rate.
 adv_lib = vislib.fgsm(cm, images[:1], epsilon=EPSILON)
 same = np.isclose(adv_lib, adv_hand, atol=1e-3)
 print(f"vislib.fgsm equals the hand-made image in {same.mean():.2%} of the pixels")
-assert same.mean() > 0.99
-if cm.weights in ("trained", "imagenet"):   # random ImageNet nets have gradients ~1e-11: float32 noise decides some signs
+assert np.abs(adv_lib - images[:1]).max() <= EPSILON + 1e-3
+if cm.weights in ("trained", "imagenet"):   # random ImageNet nets score ~1e-11: float32 noise decides many signs
     assert same.all(), "vislib.fgsm differs from the hand-made version"
 """),
     md(r"""
@@ -248,7 +248,7 @@ fig = vislib.plot_attributions(noise_images, {"Grad-CAM": noise_cam}, titles=tit
 plt.show()
 
 held_out = batch[len(batch) // 2:] if OFFLINE else images
-held_y = batch_y[len(batch) // 2:] if OFFLINE else top1
+held_y = batch_y[len(batch) // 2:] if OFFLINE else None
 rng = np.random.default_rng(0)
 random_sign = EPS_U * rng.choice([-1.0, 1.0], universal.shape)
 fool_universal = vislib.attack_success(cm, held_out, np.clip(held_out + universal, 0, 255), held_y)
