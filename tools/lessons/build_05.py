@@ -58,24 +58,26 @@ def show(image):
 Take the first image, slide a grey square (the middle of the pixel range, 127.5) over it,
 run the network on every occluded copy *one at a time*, and record the probability of
 the class. Then spread the grid back over the pixels: every pixel gets the mean of the
-patches that covered it.
+patches that covered it. (On photos the loop uses big 56-pixel squares: one call per
+patch is slow, which is the point of the next section.)
 """),
     code(r"""
 i, c = 0, target[0]
+P, S = (PATCH, STRIDE) if cm.channels == 1 else (H // 4, H // 4)   # patch size and stride of the loop
 p_clean = cm.predict(images[:1])[0, c]
-starts = list(range(0, H - PATCH + 1, STRIDE))                # patch corners along each axis
+starts = list(range(0, H - P + 1, S))                         # patch corners along each axis
 grid_hand = np.zeros((len(starts), len(starts)), np.float32)
 for a, y0 in enumerate(starts):
     for b, x0 in enumerate(starts):
         occluded = images[i].copy()
-        occluded[y0:y0 + PATCH, x0:x0 + PATCH] = 127.5        # the grey square
+        occluded[y0:y0 + P, x0:x0 + P] = 127.5                # the grey square
         grid_hand[a, b] = p_clean - cm.predict(occluded[None])[0, c]   # one forward pass per patch
 
 total, count = np.zeros((H, W)), np.zeros((H, W))
 for a, y0 in enumerate(starts):
     for b, x0 in enumerate(starts):
-        total[y0:y0 + PATCH, x0:x0 + PATCH] += grid_hand[a, b]
-        count[y0:y0 + PATCH, x0:x0 + PATCH] += 1
+        total[y0:y0 + P, x0:x0 + P] += grid_hand[a, b]
+        count[y0:y0 + P, x0:x0 + P] += 1
 map_hand = total / count                                      # mean over the covering patches
 print(f"{len(starts) ** 2} forward passes; p(clean) = {p_clean:.3f}; largest drop {grid_hand.max():.3f}")
 """),
@@ -97,16 +99,19 @@ Red: hiding this part lowered the probability; blue: hiding it *raised* the prob
 
 `vislib.occlusion(model, images, target=None, patch=..., stride=..., fill="gray")` does the
 same for a whole batch of images. It builds the occluded copies of all images and sends
-them through the network in batches: the same number of images, far fewer calls.
+them through one compiled function of the network in batches (as large as the model's
+memory allows): the same number of images, without the overhead of a Python call per patch.
 `return_grid=True` also returns the coarse grid; `output="probability"` returns
 $p_c(x^{(ij)})$ instead of the drop.
 """),
     code(r"""
+lib_map, lib_grid = vislib.occlusion(cm, images[:1], target[:1], patch=P, stride=S, fill="gray", return_grid=True)
+assert np.allclose(lib_grid[0], grid_hand, atol=1e-5), "vislib.occlusion's grid differs from the loop"
+assert np.allclose(lib_map[0], map_hand, atol=1e-5), "vislib.occlusion's map differs from the loop"
+print("vislib.occlusion equals the loop; largest difference", float(np.abs(lib_map[0] - map_hand).max()))
+
 maps, grids = vislib.occlusion(cm, images, target, patch=PATCH, stride=STRIDE, fill="gray", return_grid=True)
 assert maps.shape == images.shape[:3] and maps.dtype == np.float32
-assert np.allclose(grids[0], grid_hand, atol=1e-5), "vislib.occlusion's grid differs from the loop"
-assert np.allclose(maps[0], map_hand, atol=1e-5), "vislib.occlusion's map differs from the loop"
-print("vislib.occlusion equals the loop; largest difference", float(np.abs(maps[0] - map_hand).max()))
 """),
     code(r"""
 show_n = min(5, len(images))
