@@ -161,12 +161,14 @@ def occlusion(model, images, target=None, patch: int | tuple[int, int] | None = 
     x = course.check(images)
     n, h, w, _ = x.shape
     p = _pair(patch if patch is not None else max(1, round(min(h, w) / 7)), "patch", 1, (h, w))
-    s = _pair(stride if stride is not None else max(1, p[0] // 2), "stride", 1, (h, w))
+    s = _pair(stride if stride is not None else (max(1, p[0] // 2), max(1, p[1] // 2)), "stride", 1, (h, w))
     filler = _fill_images(x, fill, course, p)
     spatial = isinstance(fill, str) and fill == "blur"
     if batch_size is not None:
         _checks.in_range(batch_size, 1, 1 << 20, "batch_size", integer=True)
     bs = batch_size or _graph.batch_size_for(course.model)
+    if target is not None:  # bad targets fail before any forward pass
+        _checks.targets(target, n, course.num_classes)
     run = _prob_fn(course)
 
     clean = np.concatenate([np.asarray(run(tf.constant(x[i:i + bs]))) for i in range(0, n, bs)])
