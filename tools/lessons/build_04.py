@@ -55,7 +55,8 @@ else:
     # few photos ship with the course, so we add flipped copies and four zoomed-in quarters of each
     photos, _, _ = vislib.examples(cm, 6)
     h, w = cm.input_size
-    quarters = [cm.prepare(photos[:, y:y + h // 2, x:x + w // 2]) for y in (0, h // 2) for x in (0, w // 2)]
+    corners = [(y, x) for y in (0, h // 2) for x in (0, w // 2)][:vislib.budget(4, 1)]
+    quarters = [cm.prepare(photos[:, y:y + h // 2, x:x + w // 2]) for y, x in corners]
     images = np.concatenate([photos, photos[:, :, ::-1]] + quarters)
     labels = None
     print(f"searching {len(images)} images: {len(photos)} photos, their mirror images and zoomed quarters")
@@ -157,7 +158,8 @@ and respond to an edge or a blob of one colour; middle units see textures and si
 shapes; late units see large parts of an object.
 """),
     code(r"""
-scans = {}      # layer -> {channel: patches}: the expensive part, computed once per layer
+scans = {mid: vislib.max_activating_patches(cm, mid, "all", images, k=9, maps=acts)}   # layer -> {channel: patches}
+# (the expensive part, computed once per layer; the middle layer reuses the activations above)
 
 def scan(layer):
     if layer not in scans:
