@@ -58,8 +58,8 @@ if OFFLINE:                 # a batch of test items the model gets right, for su
     batch, batch_y = pool[right][:N], pool_y[right][:N]
 else:                       # a few photos; labels=None: each image's own top-1 class is the label
     batch, batch_y = images, None
-EPS = [0, 2, 4, 8, 16, 32] if OFFLINE else [0, 1, 2, 4, 8]      # pixel units (of 0-255)
-STEPS = vislib.budget(10, 5)
+EPS = [0, 2, 4, 8, 16, 32] if OFFLINE else vislib.budget([0, 1, 2, 4, 8], [0, 2, 8])   # pixel units (of 0-255)
+STEPS = vislib.budget(10, 5 if OFFLINE else 3)
 print(f"{len(batch)} images for success rates; epsilons {EPS}; iterative FGSM with {STEPS} steps")
 if cm.weights not in ("trained", "imagenet"):
     print("Random weights: the numbers below show that the code runs, not what a trained network does.")
