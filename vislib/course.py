@@ -18,6 +18,8 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     import absl.logging
     absl.logging.set_verbosity(absl.logging.ERROR)
+    import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")  # no retracing warnings when sliders change shapes
     import keras
     keras.utils.disable_interactive_logging()  # no Keras bars from tf-keras-vis' predict()
 
