@@ -42,3 +42,12 @@ def test_lesson_follows_the_skeleton(path):
     missing = [s for s in SKELETON if s.lower() not in text]
     assert not missing, f"{path.name}: headings missing {missing}"
     assert "vislib.explorer(" in path.read_text() or "explorer(" in path.read_text(), "no widget explorer"
+
+
+def test_readme_links_every_lesson_and_only_existing_ones():
+    import re
+    root = LESSONS[0].parent.parent
+    linked = set(re.findall(r"\(lessons/([0-9][0-9]_[\w.-]+\.ipynb)\)", (root / "README.md").read_text()))
+    names = {p.name for p in LESSONS}
+    assert not linked - names, f"README links missing lessons: {sorted(linked - names)}"
+    assert not names - linked, f"README does not list: {sorted(names - linked)}"
