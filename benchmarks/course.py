@@ -4,7 +4,8 @@ For each profile and lesson: executes the notebook headless in a fresh kernel
 (nbclient) with the defaults a student gets (no ``VISLIB_FAST``), and records
 
 * wall time of the whole notebook (kernel start included),
-* peak resident memory of the kernel (``ru_maxrss``, read in the kernel),
+* peak resident memory of the kernel (``VmHWM`` from ``/proc/self/status``,
+  read in the kernel; ``ru_maxrss`` elsewhere),
 * widget latency: every explorer registered with ``vislib.explorer`` is called
   directly with each alternative value of each control, split into views that
   need no new forward pass ("light" controls) and views that do ("heavy").
@@ -56,7 +57,19 @@ _vd.flowers = _fake_flowers
 
 MEASURE = r'''
 import json as _json, resource as _resource, time as _time
-_out = {"peak_mb": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024, "widgets": []}
+def _peak_mb():
+    # VmHWM: this process's own high-water mark. ru_maxrss is not used on Linux:
+    # it keeps the RSS the forked launcher had before exec (the whole benchmark
+    # process), which made a 300 MB kernel look like 3 GB.
+    try:
+        with open("/proc/self/status") as _f:
+            for _line in _f:
+                if _line.startswith("VmHWM:"):
+                    return int(_line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
+_out = {"peak_mb": _peak_mb(), "widgets": []}
 try:
     import matplotlib.pyplot as _plt
     from IPython.utils.capture import capture_output as _capture
@@ -80,7 +93,7 @@ try:
                                         "kind": "heavy" if _name in _ex.heavy else "light",
                                         "seconds": _time.perf_counter() - _t, "error": _err})
             # back to the default so the next control starts from the same state
-    _out["peak_mb"] = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
+    _out["peak_mb"] = _peak_mb()
 except Exception as _e:
     _out["error"] = repr(_e)
 print("__BENCH__" + _json.dumps(_out))
