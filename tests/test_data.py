@@ -147,6 +147,23 @@ def test_examples_for_imagenet_profile_are_sample_photos(mobilenet_random):
     assert labels[0] == 281 and labels[2] == -1
 
 
+def test_example_boxes_match_the_examples(fashion, mobilenet_random):
+    images, labels, _ = vislib.examples(fashion, 3)
+    boxes = vislib.example_boxes(fashion, images)
+    assert [len(b) for b in boxes] == [1, 1, 1]
+    for img, (b,) in zip(images, boxes):  # the box holds every bright pixel of the item
+        x0, y0, x1, y1 = b
+        inside = np.zeros(img.shape[:2], bool)
+        inside[y0:y1, x0:x1] = True
+        assert img[..., 0][~inside].max() <= 0.1 * 255 and img[..., 0][inside].max() > 100
+    photos, _, names = vislib.examples(mobilenet_random, 2)
+    pboxes = vislib.example_boxes(mobilenet_random, photos)
+    cat = pboxes[names.index("chelsea")]
+    assert cat and all(0 <= x0 < x1 <= 224 and 0 <= y0 < y1 <= 224 for x0, y0, x1, y1 in cat)
+    with pytest.raises(ValueError, match="sample photos"):
+        vislib.example_boxes(mobilenet_random, np.zeros((50, 224, 224, 3), np.float32))
+
+
 def test_flowers_offline_raises_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.raises(RuntimeError, match="flowers"):

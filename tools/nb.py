@@ -11,6 +11,7 @@ automatically: do not add it yourself.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def build(path: str | Path, cells: list) -> Path:
         insert_at = 1 if cells and cells[0].cell_type == "markdown" else 0
         cells.insert(insert_at, code(SETUP))
     nb = nbformat.v4.new_notebook()
+    for i, cell in enumerate(cells):  # stable ids: a rebuild changes only the cells that changed
+        cell["id"] = hashlib.sha1(f"{i}:{cell.cell_type}:{cell.source}".encode()).hexdigest()[:8]
     nb.cells = cells
     nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                    "language_info": {"name": "python"}}

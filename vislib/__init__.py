@@ -27,7 +27,7 @@ _EXPORTS = {
     "load_model": "profiles", "CourseModel": "profiles", "as_course": "profiles", "PROFILES": "profiles",
     "setup": "course", "budget": "_config", "fast": "_config",
     "load_image": "data", "sample_images": "data", "fashion_mnist": "data", "flowers": "data",
-    "examples": "data", "object_boxes": "data",
+    "examples": "data", "example_boxes": "data", "object_boxes": "data",
     "explorer": "widgets", "check": "exercises",
     "overlay": "plotting", "show_images": "plotting", "plot_topk": "plotting",
     "plot_predictions": "plotting", "normalize_map": "plotting", "draw_boxes": "plotting",

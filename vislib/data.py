@@ -408,6 +408,36 @@ def examples(course, n: int = 6, seed: int = 0):
     return images, labels, [s.name for s in samples]
 
 
+def example_boxes(course, images: np.ndarray) -> list[list[tuple[int, int, int, int]]]:
+    """Where the object is in each image that :func:`examples` returned.
+
+    ImageNet profiles: the hand-annotated boxes of the sample photographs
+    (``data/annotations.json``), scaled to the input size; Fashion-MNIST
+    profiles: the bounding box of each item's non-background pixels
+    (:func:`object_boxes`).
+
+    Args:
+        course: The profile the images were made for.
+        images: The first images of ``examples(course, n)``, (N, H, W, C).
+
+    Returns:
+        One list of ``(x0, y0, x1, y1)`` boxes per image (end-exclusive);
+        a photo without annotation gets an empty list.
+
+    Raises:
+        ValueError: More photos than there are sample images.
+    """
+    from .profiles import as_course
+    course = as_course(course)
+    if course.channels == 1:
+        return [[b] for b in object_boxes(images)]
+    samples = sample_images()
+    if len(images) > len(samples):
+        raise ValueError(f"example_boxes: {len(images)} images, but only {len(samples)} sample photos "
+                         "have boxes; pass the images returned by vislib.examples(course, n)")
+    return [s.boxes_at(course.input_size) for s in samples[:len(images)]]
+
+
 # ----------------------------------------------------------------- prefetch
 def prefetch(profiles: list[str] | None = None, verbose: bool = True) -> dict[str, str]:
     """Download everything the given profiles need into the Keras cache.

@@ -172,10 +172,7 @@ clothes on their black background, the bounding box of the item's pixels
 (`vislib.object_boxes`).
 """),
     code(r"""
-if cm.channels == 1:
-    boxes = [[b] for b in vislib.object_boxes(images)]
-else:
-    boxes = [s.boxes_at(cm.input_size) for s in vislib.sample_images()[:len(images)]]
+boxes = vislib.example_boxes(cm, images)   # hand-drawn boxes on photos, the item's bounding box offline
 regions = []
 for bs in boxes:                                    # union of each image's boxes
     r = np.zeros((H, W), bool)

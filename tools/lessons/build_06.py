@@ -183,10 +183,7 @@ The boxes are hand-annotated for the sample photos (`data/annotations.json`) and
 Fashion-MNIST, the bounding box of the item on its black background.
 """),
     code(r"""
-if cm.channels == 1:
-    boxes = [[b] for b in vislib.object_boxes(images)]
-else:
-    boxes = [s.boxes_at(cm.input_size) for s in vislib.sample_images()[:len(images)]]
+boxes = vislib.example_boxes(cm, images)   # hand-drawn boxes on photos, the item's bounding box offline
 H, W = cm.input_size
 regions = []
 for bs in boxes:                       # union of an image's boxes as a boolean region

@@ -237,10 +237,7 @@ bounding box on its black background; a map spread evenly would put the box's sh
 the image inside it.
 """),
     code(r"""
-if cm.channels == 1:
-    boxes = [[b] for b in vislib.object_boxes(images)]
-else:
-    boxes = [s.boxes_at(cm.input_size) for s in vislib.sample_images()[:len(images)]]
+boxes = vislib.example_boxes(cm, images)   # hand-drawn boxes on photos, the item's bounding box offline
 H, W = cm.input_size
 regions = np.zeros((len(images), H, W), bool)
 for i, bs in enumerate(boxes):

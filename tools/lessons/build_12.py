@@ -53,10 +53,9 @@ from vislib import metrics
 offline = cm.channels == 1
 n = vislib.budget(30, 20) if offline else vislib.budget(4, 3)   # on photos every map and curve is costly
 images, labels, names = vislib.examples(cm, n)    # clothes offline, the annotated photos on ImageNet profiles
-if offline:   # Fashion-MNIST has no hand-drawn boxes: the item's bounding box on its black background
-    boxes = [[b] for b in vislib.object_boxes(images)]
-else:         # hand-annotated boxes (data/annotations.json), scaled to the model's input
-    boxes = [s.boxes_at(cm.input_size) for s in vislib.sample_images()[:len(images)]]
+# hand-annotated boxes (data/annotations.json) on photos; Fashion-MNIST has none, so the
+# item's bounding box on its black background stands in
+boxes = vislib.example_boxes(cm, images)
 probs = cm.predict(images)
 target = probs.argmax(1)                            # we explain each image's top-1 class
 H, W = cm.input_size
