@@ -108,3 +108,21 @@ def test_bad_input(fashion):
         vislib.activation_maximization(fashion, None, 0, steps=1, regularizers={"l1": 1.0})
     with pytest.raises(ValueError, match="input modifier"):
         vislib.activation_maximization(fashion, None, 0, steps=1, input_modifiers={"scale": 1.0})
+
+
+def test_plot_run_and_plot_frames_show_the_optimisation():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from vislib.actmax import Visualization, plot_frames, plot_run
+    frames = np.stack([np.full((6, 6, 3), v, np.uint8) for v in (0, 128, 255)])
+    v = Visualization(image=frames[-1], scores=np.array([1.0, 2.0, 4.0], np.float32), frames=frames,
+                      frame_steps=np.array([0, 1, 3]))
+    img_ax, curve_ax = plot_run(v, "title")
+    shown = img_ax.images[0].get_array()
+    assert shown.max() == pytest.approx(1.0) and img_ax.get_title() == "title"  # uint8 255 -> 1.0
+    np.testing.assert_array_equal(curve_ax.lines[0].get_ydata(), v.scores)
+    fig = plot_frames(v, max_frames=2)
+    assert len(fig.axes) == 2 and fig.axes[-1].get_title().startswith("step 3")
+    assert fig.axes[0].images[0].get_array().max() == 0.0
+    plt.close("all")

@@ -38,7 +38,7 @@ _EXPORTS = {
     "knn_accuracy": "embedding",
     "receptive_field": "receptive_field",
     "max_activating_patches": "patches", "plot_patches": "patches",
-    "activation_maximization": "actmax", "class_model": "actmax", "plot_frames": "actmax",
+    "activation_maximization": "actmax", "class_model": "actmax", "plot_frames": "actmax", "plot_run": "actmax",
     # where the network looks (lessons 05-08)
     "occlusion": "occlusion", "saliency": "saliency", "guided_backprop": "saliency",
     "smoothgrad": "smoothgrad", "cam": "cam", "gradcam": "cam", "guided_gradcam": "cam",

@@ -420,6 +420,38 @@ def activation_maximization(model, layer: str | None = None, unit: int | None = 
                          np.asarray(frame_steps, np.int64))
 
 
+def _as_rgb01(img) -> np.ndarray:
+    is_bytes = np.asarray(img).dtype == np.uint8
+    img = np.asarray(img, np.float32)
+    img = img / 255.0 if is_bytes or img.max() > 1.0 else img
+    return img[..., 0] if img.shape[-1] == 1 else np.clip(img, 0, 1)
+
+
+def plot_run(vis: Visualization, title: str = "", axes=None, cmap: str = "gray"):
+    """The final image of an optimisation next to its score per step.
+
+    Args:
+        vis: What :func:`class_model` or :func:`activation_maximization` returned.
+        title: Title over the image.
+        axes: Two Axes to draw in (image, curve); default a new 1x2 figure.
+        cmap: Colour map for single-channel images.
+
+    Returns:
+        The two Axes.
+    """
+    import matplotlib.pyplot as plt
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(6.5, 2.8))
+    image_ax, curve_ax = axes
+    image_ax.imshow(_as_rgb01(vis.image), cmap=cmap, vmin=0, vmax=1)
+    image_ax.set_title(title, fontsize=9)
+    image_ax.axis("off")
+    curve_ax.plot(np.arange(1, len(vis.scores) + 1), vis.scores)
+    curve_ax.set_xlabel("step")
+    curve_ax.set_ylabel("score")
+    return axes
+
+
 def plot_frames(vis: Visualization, max_frames: int = 8, size: float = 1.4, cmap: str = "gray", fig=None):
     """Frames of an optimisation side by side, with their step and score.
 
@@ -432,9 +464,7 @@ def plot_frames(vis: Visualization, max_frames: int = 8, size: float = 1.4, cmap
         fig = plt.figure(figsize=(size * len(idx), size + 0.4))
     axes = fig.subplots(1, len(idx), squeeze=False)[0]
     for ax, k in zip(axes, idx):
-        img = np.asarray(vis.frames[k], np.float32)
-        img = img / 255.0 if img.max() > 1.0 else img
-        ax.imshow(img[..., 0] if img.shape[-1] == 1 else np.clip(img, 0, 1), cmap=cmap, vmin=0, vmax=1)
+        ax.imshow(_as_rgb01(vis.frames[k]), cmap=cmap, vmin=0, vmax=1)
         s = int(vis.frame_steps[k])
         label = f"step {s}" + (f"\n{vis.scores[s - 1]:.1f}" if s > 0 else "")
         ax.set_title(label, fontsize=7)

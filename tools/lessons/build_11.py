@@ -125,8 +125,7 @@ runs = {
 }
 fig, axes = plt.subplots(2, len(runs), figsize=(3 * len(runs), 5))
 for (name, v), top, bottom in zip(runs.items(), axes[0], axes[1]):
-    top.imshow(v.image.squeeze(), cmap="gray" if cm.channels == 1 else None); top.set_title(name, fontsize=9); top.axis("off")
-    bottom.plot(v.scores); bottom.set_xlabel("step"); bottom.set_ylabel("score")
+    vislib.plot_run(v, name, axes=(top, bottom))
 plt.tight_layout()
 plt.show()
 """),
@@ -168,10 +167,7 @@ def show_regularized(l2, blur_every):
     if key not in results:
         results[key] = vislib.class_model(cm, target, steps=steps, l2=l2, blur_every=blur_every)
     v = results[key]
-    fig, axes = plt.subplots(1, 2, figsize=(6.5, 2.8))
-    axes[0].imshow(v.image.squeeze(), cmap="gray" if cm.channels == 1 else None); axes[0].axis("off")
-    axes[0].set_title(f"l2={l2}, blur every {blur_every or 'never'}", fontsize=9)
-    axes[1].plot(v.scores); axes[1].set_xlabel("step"); axes[1].set_ylabel("logit")
+    vislib.plot_run(v, f"l2={l2}, blur every {blur_every or 'never'}")
     plt.show()
 
 vislib.explorer(show_regularized, heavy=("l2", "blur_every"),
@@ -191,10 +187,7 @@ def show_tv(tv):
         tv_results[tv] = vislib.activation_maximization(cm, None, target, steps=am_steps,
                                                         regularizers={"tv": tv, "norm": 0.3})
     v = tv_results[tv]
-    fig, axes = plt.subplots(1, 2, figsize=(6.5, 2.8))
-    axes[0].imshow(v.image.squeeze(), cmap="gray" if cm.channels == 1 else None); axes[0].axis("off")
-    axes[0].set_title(f"total variation weight {tv}", fontsize=9)
-    axes[1].plot(v.scores); axes[1].set_xlabel("step"); axes[1].set_ylabel("logit")
+    vislib.plot_run(v, f"total variation weight {tv}")
     plt.show()
 
 vislib.explorer(show_tv, heavy=("tv",),
