@@ -140,6 +140,9 @@ print("| model | test accuracy |\n|---|---:|")
 print(f"| linear on pooled frozen features (by hand) | {acc_linear:.2f} |")
 print(f"| transfer: frozen base + head, then {FINE_TUNE} epoch(s) fine-tuning | {acc['transfer']:.2f} |")
 print(f"| same network from scratch, {EPOCHS + FINE_TUNE} epochs | {acc['scratch']:.2f} |")
+mean_val = {k: float(np.mean(h["val_accuracy"])) for k, h in res.histories.items()}
+print(f"mean validation accuracy over the epochs (area under the curve): "
+      f"transfer {mean_val['transfer']:.2f}, scratch {mean_val['scratch']:.2f}")
 """),
     md(r"""
 The transferred network starts from features that already separate shapes, so its
@@ -214,7 +217,9 @@ vislib.explorer(show_run, heavy=("per_class", "model", "image"),
   exactly.
 - Every curve has one point per epoch; fine-tuning continues the transfer curve.
 - With the trained offline model and ten labels per class, transfer beats training from
-  scratch at the same number of epochs, and it is ahead already after the first epoch.
+  scratch at the same number of epochs, and it is ahead already after the first epoch. The
+  gap is widest early: given many more epochs, the scratch network catches up part of the
+  way (final accuracy), but its validation curve stays lower on average.
 - Grad-CAM works on the transferred model (its base is part of its own graph).
 """),
     code(r"""
@@ -223,8 +228,10 @@ assert len(res.histories["transfer"]["accuracy"]) == EPOCHS + FINE_TUNE
 assert len(res.histories["scratch"]["val_accuracy"]) == EPOCHS + FINE_TUNE
 for m in maps.values():
     assert m.shape == (n_show, H, W) and m.min() >= 0 and m.max() <= 1
-if cm.weights == "trained" and TASK == "digits":        # measured: ~0.8 vs ~0.5 with the CI budget
-    assert acc["transfer"] > acc["scratch"] + 0.05, acc
+if cm.weights == "trained" and TASK == "digits":
+    # final test accuracy, measured: 0.78 vs 0.65 (CI budget, 4 epochs), 0.89 vs 0.85 (13 epochs)
+    assert acc["transfer"] > acc["scratch"], acc
+    assert mean_val["transfer"] > mean_val["scratch"] + 0.05, mean_val   # learns faster
     assert res.histories["transfer"]["val_accuracy"][0] > res.histories["scratch"]["val_accuracy"][0]
     assert acc_linear > 2 / len(class_names)              # frozen features carry information
 """),
