@@ -55,6 +55,31 @@ def _chunks(n: int, size: int):
         yield slice(start, min(n, start + size))
 
 
+def run_batched(fn, course: CourseModel, x: np.ndarray, classes: np.ndarray,
+                batch_size: int | None = None, *extra) -> tuple[np.ndarray, ...]:
+    """Call a compiled ``fn(images, classes, *extra)`` batch by batch.
+
+    Args:
+        fn: A ``tf.function`` taking float32 images (n, H, W, C), int64
+            classes (n,) and ``extra``, returning a tuple of tensors with the
+            batch first.
+        course: The profile (its model size picks the default batch size).
+        x: Images (N, H, W, C).
+        classes: One class index per image (N,).
+        batch_size: Images per call (default from the model size).
+        *extra: Further arguments passed unchanged to every call.
+
+    Returns:
+        ``fn``'s outputs, each concatenated over the batches as float32.
+    """
+    bs = batch_size or _graph.batch_size_for(course.model)
+    parts = []
+    for s in _chunks(len(x), bs):
+        out = fn(tf.convert_to_tensor(x[s], tf.float32), tf.convert_to_tensor(classes[s], tf.int64), *extra)
+        parts.append([np.asarray(o, np.float32) for o in out])
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
 def _input_grad_fn(course: CourseModel, keras_model: keras.Model):
     cache = _graph._model_cache(keras_model)
     key = ("input_grad", id(course.preprocess))
@@ -92,14 +117,7 @@ def input_gradients(course: CourseModel, x: np.ndarray, target_idx: np.ndarray,
     """
     keras_model = guided_model(course.model) if guided else course.model
     fn = _input_grad_fn(course, keras_model)
-    bs = batch_size or _graph.batch_size_for(course.model)
-    grads, logits = [], []
-    for s in _chunks(len(x), bs):
-        g, z = fn(tf.convert_to_tensor(x[s], tf.float32),
-                  tf.convert_to_tensor(target_idx[s], tf.int64), tf.constant(float(sign)))
-        grads.append(np.asarray(g, np.float32))
-        logits.append(np.asarray(z, np.float32))
-    return np.concatenate(grads), np.concatenate(logits)
+    return run_batched(fn, course, x, target_idx, batch_size, tf.constant(float(sign)))
 
 
 def _layer_grad_fn(course: CourseModel, layer: str):
@@ -131,15 +149,7 @@ def layer_gradients(course: CourseModel, x: np.ndarray, target_idx: np.ndarray, 
         ValueError: ``layer`` is not a layer with a spatial output.
     """
     _graph.check_layer(course.model, layer, _graph.spatial_layer_names(course.model))
-    fn = _layer_grad_fn(course, layer)
-    bs = batch_size or _graph.batch_size_for(course.model)
-    acts, grads, logits = [], [], []
-    for s in _chunks(len(x), bs):
-        a, g, z = fn(tf.convert_to_tensor(x[s], tf.float32), tf.convert_to_tensor(target_idx[s], tf.int64))
-        acts.append(np.asarray(a, np.float32))
-        grads.append(np.asarray(g, np.float32))
-        logits.append(np.asarray(z, np.float32))
-    return np.concatenate(acts), np.concatenate(grads), np.concatenate(logits)
+    return run_batched(_layer_grad_fn(course, layer), course, x, target_idx, batch_size)
 
 
 # ---- guided backpropagation: a weight-sharing copy with gated ReLU gradients ----

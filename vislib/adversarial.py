@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import _checks, _graph
-from ._grad import _chunks, top1
+from ._grad import run_batched, top1
 from .profiles import CourseModel, as_course
 
 
@@ -60,15 +60,7 @@ def loss_gradients(course: CourseModel, x: np.ndarray, labels: np.ndarray,
     Returns:
         ``(grads, losses, logits)``: (N, H, W, C), (N,) and (N, classes) float32.
     """
-    fn = _loss_grad_fn(course)
-    bs = batch_size or _graph.batch_size_for(course.model)
-    grads, losses, logits = [], [], []
-    for s in _chunks(len(x), bs):
-        g, loss, z = fn(tf.convert_to_tensor(x[s], tf.float32), tf.convert_to_tensor(labels[s], tf.int64))
-        grads.append(np.asarray(g, np.float32))
-        losses.append(np.asarray(loss, np.float32))
-        logits.append(np.asarray(z, np.float32))
-    return np.concatenate(grads), np.concatenate(losses), np.concatenate(logits)
+    return run_batched(_loss_grad_fn(course), course, x, labels, batch_size)
 
 
 def _prepare(model, images, labels, targeted: bool, epsilon: float):
