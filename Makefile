@@ -57,7 +57,13 @@ test: setup offline-data
 html: setup
 	$(BIN)/python tools/build_site.py --out site
 
-bench: setup offline-data
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): benchmarks/requirements.txt $(STAMP)
+	@echo "installing the benchmarks' reference implementations (tf-explain)"
+	@$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench: setup offline-data $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

@@ -1,6 +1,10 @@
 """``make bench``: run every benchmark, print the tables, write benchmarks/RESULTS.md.
 
 Usage: ``python benchmarks/run_all.py [--profiles ...] [--lessons ...] [--skip-course] [--skip-attribution]``
+
+A skipped benchmark keeps its tables from the existing RESULTS.md, marked as
+not re-run. tf-explain (``benchmarks/requirements.txt``, installed by ``make
+bench``) is the occlusion reference; without it its row says n/a.
 """
 
 from __future__ import annotations
@@ -44,6 +48,22 @@ def machine() -> str:
             f"tf-keras-vis {getattr(tf_keras_vis, '__version__', '?')}, numpy {numpy.__version__}")
 
 
+def _previous_sections(path: Path) -> dict[str, str]:
+    """``{title: body}`` of the ``## `` sections of an earlier RESULTS.md."""
+    if not path.exists():
+        return {}
+    out, title = {}, None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            title = line[3:].strip()
+            out[title] = ""
+        elif title is not None:
+            if line.startswith("(not re-run:"):
+                continue
+            out[title] += line + "\n"
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profiles", nargs="*", default=["fashion_cnn", "mobilenet_v2", "vgg16"])
@@ -54,13 +74,17 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sections = ["# Benchmark results", "", machine(), ""]
-    jobs = []
-    if not args.skip_attribution:
-        jobs.append(("Attribution methods (benchmarks/attribution.py)", "attribution", []))
-    if not args.skip_course:
-        course_args = ["--profiles", *args.profiles] + (["--lessons", *args.lessons] if args.lessons else [])
-        jobs.append(("Lessons as students run them (benchmarks/course.py)", "course", course_args))
-    for title, module, margv in jobs:
+    previous = _previous_sections(Path(args.out))
+    course_args = ["--profiles", *args.profiles] + (["--lessons", *args.lessons] if args.lessons else [])
+    jobs = [("Attribution methods (benchmarks/attribution.py)", "attribution", [], args.skip_attribution),
+            ("Lessons as students run them (benchmarks/course.py)", "course", course_args, args.skip_course)]
+    for title, module, margv, skip in jobs:
+        if skip:  # a skipped benchmark keeps the tables of its last run, marked as such
+            if title in previous:
+                sections += [f"## {title}", "", "(not re-run: tables from an earlier run, "
+                             "machine and date of that run may differ from the header)", "",
+                             previous[title].strip(), ""]
+            continue
         buf = io.StringIO()
         start = time.time()
         print(f"== {title}", flush=True)
