@@ -16,7 +16,7 @@ help:
 	@echo "make lab    - set up .venv and open the lessons in JupyterLab"
 	@echo "make test   - set up and run unit tests + every lesson (offline profile fashion_cnn)"
 	@echo "make html   - execute every lesson (VISLIB_MODEL selects the profile) into site/"
-	@echo "make bench  - run benchmarks/ and write benchmarks/RESULTS.md"
+	@echo "make bench  - run benchmarks/ and write benchmarks/RESULTS.md (BENCH_ARGS=--resume continues a killed run)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -64,7 +64,7 @@ $(BENCH_STAMP): benchmarks/requirements.txt $(STAMP)
 	@touch $(BENCH_STAMP)
 
 bench: setup offline-data $(BENCH_STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf site .pytest_cache

@@ -29,9 +29,10 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tools.nbexec import client  # noqa: E402  (nbclient with the missed-wakeup workaround)
 GOALS = {  # per-lesson seconds, peak MB (issue: defaults a student gets, 2 CPU cores)
     "fashion_cnn": (60, 1536), "mobilenet_v2": (90, 1536), "vgg16": (180, 2048),
 }
@@ -117,7 +118,7 @@ def run_lesson(path: Path, profile: str, timeout: int = 1800) -> dict:
     start = time.perf_counter()
     status = "ok"
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        client(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except Exception as err:
         status = f"failed: {type(err).__name__}: {str(err).strip().splitlines()[-1][:120] if str(err).strip() else ''}"
@@ -177,22 +178,37 @@ def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profiles", nargs="*", default=["fashion_cnn", "mobilenet_v2", "vgg16"])
     ap.add_argument("--lessons", nargs="*", default=None, help="lesson numbers, e.g. 00 05")
-    ap.add_argument("--json", default=None, help="also write raw results here")
+    ap.add_argument("--json", default=None,
+                    help="also write raw results here, after every lesson (a killed run keeps its data)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the lessons that already ran ok in --json and run only the rest")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds before a lesson counts as hung")
     args = ap.parse_args(argv)
+    if args.resume and not args.json:
+        raise SystemExit("--resume needs --json FILE (where the earlier results are)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     paths = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
     if args.lessons:
         paths = [p for p in paths if p.name[:2] in args.lessons]
+    done: dict[tuple, dict] = {}
+    if args.resume and Path(args.json).exists():
+        done = {(r["profile"], r["lesson"]): r for r in json.loads(Path(args.json).read_text())
+                if r["status"] == "ok"}
     results = []
     for profile in args.profiles:
         for path in paths:
-            r = run_lesson(path, profile)
+            if (profile, path.stem) in done:
+                r = done[(profile, path.stem)]
+                results.append(r)
+                print(f"{profile:>13s} {path.stem:<32s} (kept from {args.json})", flush=True)
+                continue
+            r = run_lesson(path, profile, timeout=args.timeout)
             results.append(r)
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=1))
             print(f"{profile:>13s} {path.stem:<32s} {r['seconds']:7.1f} s  "
                   f"{(r['peak_mb'] or 0):6.0f} MB  {r['status']}  (widget sweep {r['sweep_seconds']:.1f} s)",
                   flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
     print()
     print(table(results))
     return results

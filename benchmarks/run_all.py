@@ -1,6 +1,9 @@
 """``make bench``: run every benchmark, print the tables, write benchmarks/RESULTS.md.
 
-Usage: ``python benchmarks/run_all.py [--profiles ...] [--lessons ...] [--skip-course] [--skip-attribution]``
+Usage: ``python benchmarks/run_all.py [--profiles ...] [--lessons ...] [--skip-course] [--skip-attribution] [--skip-inference] [--resume]``
+
+Raw lesson results go to ``benchmarks/course_raw.json`` after every lesson;
+``--resume`` re-uses the ones that ran ok, so a killed run loses one lesson at most.
 
 A skipped benchmark keeps its tables from the existing RESULTS.md, marked as
 not re-run. tf-explain (``benchmarks/requirements.txt``, installed by ``make
@@ -70,13 +73,20 @@ def main(argv=None) -> int:
     ap.add_argument("--lessons", nargs="*", default=None)
     ap.add_argument("--skip-course", action="store_true")
     ap.add_argument("--skip-attribution", action="store_true")
+    ap.add_argument("--skip-inference", action="store_true")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep lessons that already ran ok in benchmarks/course_raw.json (after a killed run)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sections = ["# Benchmark results", "", machine(), ""]
     previous = _previous_sections(Path(args.out))
-    course_args = ["--profiles", *args.profiles] + (["--lessons", *args.lessons] if args.lessons else [])
-    jobs = [("Attribution methods (benchmarks/attribution.py)", "attribution", [], args.skip_attribution),
+    course_args = (["--profiles", *args.profiles] + (["--lessons", *args.lessons] if args.lessons else [])
+                   + ["--json", str(HERE / "course_raw.json")] + (["--resume"] if args.resume else []))
+    ap_profiles = [p for p in args.profiles if not p.startswith("fashion")]
+    jobs = [("Forward passes: eager vs compiled (benchmarks/inference.py)", "inference",
+             ["--profiles", *ap_profiles], args.skip_inference),
+            ("Attribution methods (benchmarks/attribution.py)", "attribution", [], args.skip_attribution),
             ("Lessons as students run them (benchmarks/course.py)", "course", course_args, args.skip_course)]
     for title, module, margv, skip in jobs:
         if skip:  # a skipped benchmark keeps the tables of its last run, marked as such

@@ -95,3 +95,29 @@ def test_plot_activations_grid(fashion, fashion_data):
         vislib.plot_activations(maps[0], channels=[40])
     with pytest.raises(ValueError):
         vislib.plot_activations(maps[0, ..., 0])  # one map (h, w), not (h, w, k)
+
+
+def test_compiled_forward_equals_the_eager_one_for_any_batch_size(fashion, fashion_data):
+    from vislib import _graph
+    x = np.asarray(fashion.preprocess(_items(fashion_data, 7)[0]), np.float32)
+    layers = (fashion.last_conv, fashion.feature_layer)
+    (a, f), z = _graph.forward(fashion.model, layers)(x)
+    run = _graph.compiled_forward(fashion.model, layers)
+    assert run is _graph.compiled_forward(fashion.model, layers)          # built once, cached
+    for n in (7, 3, 1):                                                    # one trace, any batch size
+        (ca, cf), cz = run(x[:n].astype(np.float64))                       # inputs are cast to float32
+        for eager, comp in ((a, ca), (f, cf), (z, cz)):
+            np.testing.assert_allclose(np.asarray(comp), np.asarray(eager)[:n], rtol=1e-4, atol=1e-4)
+    probs = np.asarray(_graph.compiled_call(fashion.model)(x))
+    np.testing.assert_allclose(probs, np.asarray(fashion.model(x, training=False)), atol=1e-5)
+
+
+def test_batch_sizes_for_forward_and_gradient_passes(vgg16_random):
+    from vislib import _graph
+    m = vgg16_random.model
+    fwd, grad = _graph.batch_size_for(m, 1024, kind="forward"), _graph.batch_size_for(m, 1024, kind="gradient")
+    # at the same budget: a gradient pass keeps every activation, a compiled forward pass a few
+    assert 1 <= grad < fwd <= 256
+    assert _graph.batch_size_for(m, kind="forward") < fwd                 # default budget 96 MB < 1024
+    with pytest.raises(ValueError, match="forward"):
+        _graph.batch_size_for(m, kind="backward")

@@ -57,6 +57,28 @@ def test_nearest_neighbors_on_hand_made_vectors():
     assert len(vislib.nearest_neighbors(f, 0, k=5)) == 5
 
 
+def test_nearest_neighbors_many_queries_match_brute_force():
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=(300, 40)).astype(np.float32)
+    queries = [0, 7, 299, 150]
+    for metric in ("cosine", "euclidean"):
+        batch = vislib.nearest_neighbors(f, queries, k=6, metric=metric)
+        assert batch.shape == (4, 6) and batch.dtype == np.int64
+        for row, q in zip(batch, queries):
+            np.testing.assert_array_equal(row, vislib.nearest_neighbors(f, q, k=6, metric=metric))
+            if metric == "euclidean":
+                d = np.linalg.norm(f.astype(np.float64) - f[q], axis=1)
+            else:
+                u = f / np.linalg.norm(f, axis=1, keepdims=True)
+                d = 1.0 - u.astype(np.float64) @ u[q]
+            d[q] = np.inf
+            np.testing.assert_array_equal(row, np.argsort(d, kind="stable")[:6])
+    with pytest.raises(ValueError, match="empty"):
+        vislib.nearest_neighbors(f, [], k=2)
+    with pytest.raises(ValueError, match="query_index"):
+        vislib.nearest_neighbors(f, [0, 300], k=2)
+
+
 def test_nearest_neighbors_bad_inputs():
     f = np.eye(4, dtype=np.float32)
     with pytest.raises(ValueError, match="1 <= k <= 3"):
@@ -100,3 +122,15 @@ def test_plot_embedding_with_thumbnails(fashion_data):
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="thumbnails"):
         vislib.plot_embedding(pts, yt[:20], thumbnails=xt[:3])
+
+
+def test_pca_of_wide_data_matches_scikit_learn_up_to_sign():
+    # more columns than rows (raw pixels of photos): the Gram-matrix path
+    from sklearn.decomposition import PCA
+    rng = np.random.default_rng(0)
+    f = (rng.normal(size=(40, 20000)) + rng.normal(size=(40, 1)) * rng.normal(size=(1, 20000))).astype(np.float32)
+    ours = vislib.embed(f, method="pca", n_components=5)
+    ref = PCA(n_components=5, svd_solver="full").fit_transform(f)
+    signs = np.sign((ours * ref).sum(axis=0))
+    assert ours.shape == (40, 5) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref * signs, atol=1e-3 * np.abs(ref).max())

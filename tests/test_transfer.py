@@ -113,3 +113,28 @@ def test_builds_flat_on_imagenet_architectures(name, base, request):
     probs = net(np.asarray(course.preprocess(x)), training=False)
     assert probs.shape == (1, 5)
     assert transfer.last_block(net, base)  # something to fine-tune
+
+
+def test_head_trained_on_cached_features_is_the_networks_own_head(fashion, result):
+    # train() fits the head on the frozen base's outputs, computed once; the head model must
+    # share the network's layers, so that what it learned is what the network predicts with
+    r, _ = result
+    net, base = r.transfer.model, r.base
+    head = transfer._head(net, base)
+    for layer in head.layers[1:]:
+        assert layer is net.get_layer(layer.name)
+    x = np.asarray(fashion.preprocess(np.random.default_rng(0).uniform(0, 255, (6, 28, 28, 1))), np.float32)
+    feats = transfer._stack_outputs(net, base, x, batch_size=4, show=False, desc="")
+    assert feats.shape == (6, *net.get_layer(base).output.shape[1:])
+    np.testing.assert_allclose(np.asarray(head(feats, training=False)), np.asarray(net(x, training=False)),
+                               atol=1e-5)
+
+
+def test_training_batch_size_follows_model_size(fashion, vgg16_random, mobilenet_random):
+    sizes = {c.name: transfer.train_batch_size(c) for c in (fashion, mobilenet_random, vgg16_random)}
+    assert sizes[fashion.name] == 16
+    # 224x224 photos through VGG16 / MobileNetV2 (expanded 6x inside each block) hold far
+    # more activations per image than a 28x28 Fashion-MNIST item: smaller batches, never below 4
+    assert all(4 <= sizes[c.name] < 16 for c in (vgg16_random, mobilenet_random)), sizes
+    # the estimate is cached per budget, not once per model
+    assert vislib._graph.batch_size_for(vgg16_random.model, 64) < vislib._graph.batch_size_for(vgg16_random.model, 4096)

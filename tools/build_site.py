@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tools.nbexec import client  # noqa: E402  (nbclient with the missed-wakeup workaround)
 
 
 def title_of(nb) -> str:
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
         start = time.time()
         status = "ok"
         try:
-            NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+            client(nb, timeout=args.timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(path.parent)}}).execute()
         except Exception as err:  # keep going: the page shows where it stopped
             status = f"failed: {type(err).__name__}"

@@ -39,7 +39,7 @@ def _layer_tuple(model, layers) -> tuple[str, ...]:
 
 def _batch(course, batch_size: int | None) -> int:
     if batch_size is None:
-        return _graph.batch_size_for(course.model)
+        return _graph.batch_size_for(course.model, kind="forward")
     return _checks.in_range(batch_size, 1, 100_000, "batch_size", integer=True)
 
 
@@ -69,7 +69,7 @@ def activations(model, images, layers: str | Sequence[str],
     x = course.check(images)
     asked = [layers] if isinstance(layers, str) else list(layers)
     key = _layer_tuple(course.model, asked)
-    run = _graph.forward(course.model, key)
+    run = _graph.compiled_forward(course.model, key)
     bs = _batch(course, batch_size)
     parts: list[list[np.ndarray]] = [[] for _ in key]
     for start in range(0, len(x), bs):
@@ -108,7 +108,7 @@ def features(model, images, layer: str | None = None, batch_size: int | None = N
     x = course.check(images)
     name = layer if layer is not None else course.feature_layer
     _graph.check_layer(course.model, name, _graph.layer_names(course.model))
-    run = _graph.forward(course.model, (name,))
+    run = _graph.compiled_forward(course.model, (name,))
     bs = _batch(course, batch_size)
     starts = range(0, len(x), bs)
     show = len(starts) >= 4 if show_progress is None else bool(show_progress)

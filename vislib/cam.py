@@ -270,7 +270,7 @@ def scorecam(model, images, target=None, layer: str | None = None, max_channels:
         max_channels = _checks.in_range(max_channels, 1, channels, "max_channels", integer=True)
     k = channels if max_channels is None else max_channels
     vis = Scorecam(linear_model(course.model), model_modifier=None, clone=False)
-    bs = batch_size or _graph.batch_size_for(course.model)
+    bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
     per_call = max(1, (4 * bs) // k)  # images per call: about 4 batches of masked copies
     maps = []
     with _quiet_keras():

@@ -297,7 +297,7 @@ def perturbation_curve(model, images, heatmap, target=None, steps: int = 50, mod
     rng = np.random.default_rng(seed)
     from .occlusion import _prob_fn  # the compiled forward pass occlusion uses, built once per model
     run = _prob_fn(course)
-    bs = batch_size or _graph.batch_size_for(course.model)
+    bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
     per_chunk = max(1, (4 * bs) // (steps + 1))  # images whose copies go through together
     probs = np.empty((n, steps + 1), np.float32)
     for start in range(0, n, per_chunk):
