@@ -37,6 +37,7 @@ GOALS = {  # per-lesson seconds, peak MB (issue: defaults a student gets, 2 CPU 
     "fashion_cnn": (60, 1536), "mobilenet_v2": (90, 1536), "vgg16": (180, 2048),
 }
 WIDGET_GOALS = {"light": 0.2, "heavy": 1.0}
+COURSE_GOALS_S = {"fashion_cnn": 480}  # the whole course under 8 minutes
 
 FAKE_FLOWERS = r'''
 # benchmark only: the TF flowers photos cannot be downloaded offline; random
@@ -159,6 +160,26 @@ def table(results: list[dict]) -> str:
         rs = [r for r in results if r["profile"] == p]
         peaks = [r["peak_mb"] for r in rs if r["peak_mb"]]
         lines.append(f"| {p} | {total:.0f} | {len(rs)} | {max(peaks) if peaks else 0:.0f} |")
+    lines += ["", "| profile | goal | met | missed by |", "|---|---|---|---|"]
+    for p in by_profile:
+        rs = [r for r in results if r["profile"] == p]
+        goal_s, goal_mb = GOALS.get(p, (None, None))
+        checks = [(f"every lesson < {goal_s} s", [r for r in rs if r["seconds"] > goal_s], "seconds", goal_s),
+                  (f"peak < {goal_mb} MB", [r for r in rs if (r["peak_mb"] or 0) > goal_mb], "peak_mb", goal_mb)]
+        for label, over, key, goal in checks:
+            miss = ", ".join(f"{r['lesson'][:2]} {r[key] / goal:.2f}x" for r in over)
+            lines.append(f"| {p} | {label} | {'yes' if not over else f'no ({len(over)} of {len(rs)})'} | {miss} |")
+        if p in COURSE_GOALS_S:
+            total = by_profile[p]
+            lines.append(f"| {p} | whole course < {COURSE_GOALS_S[p]} s | {'yes' if total <= COURSE_GOALS_S[p] else 'no'} "
+                         f"| {'' if total <= COURSE_GOALS_S[p] else f'{total / COURSE_GOALS_S[p]:.1f}x'} |")
+    for kind, goal in WIDGET_GOALS.items():
+        ws = [(r, w) for r in results for w in r.get("widgets", []) if w["kind"] == kind
+              and (kind == "light" or r["profile"] == "mobilenet_v2")]
+        over = sorted({f"{r['profile']} {r['lesson'][:2]} {w['explorer']}.{w['control']}" for r, w in ws
+                       if w["seconds"] > goal})
+        lines.append(f"| {'all' if kind == 'light' else 'mobilenet_v2'} | {kind} widget views < {goal} s | "
+                     f"{'yes' if not over else f'no ({len(over)} controls)'} | {'; '.join(over)} |")
     lines += ["", "| profile | lesson | explorer | control | kind | median s | max s | goal s |",
               "|---|---|---|---|---|---:|---:|---:|"]
     for r in results:
