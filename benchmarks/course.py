@@ -144,9 +144,9 @@ def table(results: list[dict]) -> str:
         goal_s, goal_mb = GOALS.get(r["profile"], (None, None))
         over = []
         if goal_s and r["seconds"] > goal_s:
-            over.append(f"time {r['seconds'] / goal_s:.1f}x")
+            over.append(f"time {r['seconds'] / goal_s:.2f}x")
         if goal_mb and r["peak_mb"] and r["peak_mb"] > goal_mb:
-            over.append(f"memory {r['peak_mb'] / goal_mb:.1f}x")
+            over.append(f"memory {r['peak_mb'] / goal_mb:.2f}x")
         note = r["status"] + ("; flowers: random stand-ins" if r.get("flowers_substituted") else "")
         if over:
             note += "; OVER GOAL: " + ", ".join(over)
@@ -204,6 +204,8 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--resume", action="store_true",
                     help="keep the lessons that already ran ok in --json and run only the rest")
     ap.add_argument("--timeout", type=int, default=900, help="seconds before a lesson counts as hung")
+    ap.add_argument("--report-only", action="store_true",
+                    help="with --resume: run nothing, report what --json holds (lessons missing there are listed as not run)")
     args = ap.parse_args(argv)
     if args.resume and not args.json:
         raise SystemExit("--resume needs --json FILE (where the earlier results are)")
@@ -222,6 +224,9 @@ def main(argv=None) -> list[dict]:
                 r = done[(profile, path.stem)]
                 results.append(r)
                 print(f"{profile:>13s} {path.stem:<32s} (kept from {args.json})", flush=True)
+                continue
+            if args.report_only:
+                print(f"{profile:>13s} {path.stem:<32s} not run", flush=True)
                 continue
             r = run_lesson(path, profile, timeout=args.timeout)
             results.append(r)

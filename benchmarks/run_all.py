@@ -74,6 +74,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-course", action="store_true")
     ap.add_argument("--skip-attribution", action="store_true")
     ap.add_argument("--skip-inference", action="store_true")
+    ap.add_argument("--report-only", action="store_true",
+                    help="write RESULTS.md from benchmarks/course_raw.json without running lessons")
     ap.add_argument("--resume", action="store_true",
                     help="keep lessons that already ran ok in benchmarks/course_raw.json (after a killed run)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
@@ -82,7 +84,8 @@ def main(argv=None) -> int:
     sections = ["# Benchmark results", "", machine(), ""]
     previous = _previous_sections(Path(args.out))
     course_args = (["--profiles", *args.profiles] + (["--lessons", *args.lessons] if args.lessons else [])
-                   + ["--json", str(HERE / "course_raw.json")] + (["--resume"] if args.resume else []))
+                   + ["--json", str(HERE / "course_raw.json")] + (["--resume"] if args.resume or args.report_only else [])
+                   + (["--report-only"] if args.report_only else []))
     ap_profiles = [p for p in args.profiles if not p.startswith("fashion")]
     jobs = [("Forward passes: eager vs compiled (benchmarks/inference.py)", "inference",
              ["--profiles", *ap_profiles], args.skip_inference),
