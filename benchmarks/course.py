@@ -78,7 +78,7 @@ try:
     import matplotlib.pyplot as _plt
     from IPython.utils.capture import capture_output as _capture
     from vislib import widgets as _w
-    for _ex in _w.EXPLORERS:
+    for _ex in ([] if globals().get('_SKIP_SWEEP') else _w.EXPLORERS):
         _base = _w.defaults(_ex)
         for _name, _vals in _ex.choices.items():
             for _v in _vals:
@@ -105,7 +105,7 @@ print("__BENCH__" + _json.dumps(_out))
 '''
 
 
-def run_lesson(path: Path, profile: str, timeout: int = 1800) -> dict:
+def run_lesson(path: Path, profile: str, timeout: int = 1800, widgets: bool = True) -> dict:
     """Execute one lesson under ``profile``; return timings and memory."""
     nb = nbformat.read(path, as_version=4)
     env_cell = nbformat.v4.new_code_cell(
@@ -115,7 +115,7 @@ def run_lesson(path: Path, profile: str, timeout: int = 1800) -> dict:
         + ("os.environ['VISLIB_WEIGHTS'] = 'none'\n" if not profile.startswith("fashion") else "")
         + (FAKE_FLOWERS if not profile.startswith("fashion") else ""))
     nb.cells.insert(0, env_cell)
-    nb.cells.append(nbformat.v4.new_code_cell(MEASURE))
+    nb.cells.append(nbformat.v4.new_code_cell(('' if widgets else '_SKIP_SWEEP = True\n') + MEASURE))
     start = time.perf_counter()
     status = "ok"
     try:
@@ -204,6 +204,8 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--resume", action="store_true",
                     help="keep the lessons that already ran ok in --json and run only the rest")
     ap.add_argument("--timeout", type=int, default=900, help="seconds before a lesson counts as hung")
+    ap.add_argument("--no-widgets", action="store_true",
+                    help="skip the widget sweep (lesson times and memory only)")
     ap.add_argument("--report-only", action="store_true",
                     help="with --resume: run nothing, report what --json holds (lessons missing there are listed as not run)")
     args = ap.parse_args(argv)
@@ -228,7 +230,7 @@ def main(argv=None) -> list[dict]:
             if args.report_only:
                 print(f"{profile:>13s} {path.stem:<32s} not run", flush=True)
                 continue
-            r = run_lesson(path, profile, timeout=args.timeout)
+            r = run_lesson(path, profile, timeout=args.timeout, widgets=not args.no_widgets)
             results.append(r)
             if args.json:
                 Path(args.json).write_text(json.dumps(results, indent=1))

@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-course", action="store_true")
     ap.add_argument("--skip-attribution", action="store_true")
     ap.add_argument("--skip-inference", action="store_true")
+    ap.add_argument("--no-widgets", action="store_true", help="skip the widget sweeps of the lessons")
     ap.add_argument("--report-only", action="store_true",
                     help="write RESULTS.md from benchmarks/course_raw.json without running lessons")
     ap.add_argument("--resume", action="store_true",
@@ -85,7 +86,8 @@ def main(argv=None) -> int:
     previous = _previous_sections(Path(args.out))
     course_args = (["--profiles", *args.profiles] + (["--lessons", *args.lessons] if args.lessons else [])
                    + ["--json", str(HERE / "course_raw.json")] + (["--resume"] if args.resume or args.report_only else [])
-                   + (["--report-only"] if args.report_only else []))
+                   + (["--report-only"] if args.report_only else [])
+                   + (["--no-widgets"] if args.no_widgets else []))
     ap_profiles = [p for p in args.profiles if not p.startswith("fashion")]
     jobs = [("Forward passes: eager vs compiled (benchmarks/inference.py)", "inference",
              ["--profiles", *ap_profiles], args.skip_inference),
@@ -112,6 +114,9 @@ def main(argv=None) -> int:
         tables = "\n".join(line for line in text.splitlines() if line.startswith("|") or not line.strip()
                            or line.startswith(("note", "Note", "*", "-")))
         sections += [f"## {title}", "", f"({time.time() - start:.0f} s)", "", tables.strip(), ""]
+    analysis = HERE / "ANALYSIS.md"  # the hand-written reasons for the goal misses
+    if analysis.exists():
+        sections += [analysis.read_text().strip(), ""]
     Path(args.out).write_text("\n".join(sections) + "\n")
     print(f"wrote {args.out}")
     return 0

@@ -179,3 +179,34 @@ def test_prefetch_offline_reports_instead_of_crashing(tmp_path, monkeypatch, cap
     assert data.main(["prefetch", "no_such_profile"]) == 2
     assert data.main([]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_flowers_reads_an_archive_of_the_tf_flowers_layout(tmp_path, monkeypatch):
+    """The real archive cannot be downloaded here; a small one with the same
+    layout (flower_photos/<class>/*.jpg, photos of odd sizes) stands in for it."""
+    from PIL import Image
+    root = tmp_path / "flower_photos"
+    rng = np.random.default_rng(0)
+    for c, cls in enumerate(vislib.data.FLOWER_CLASSES):
+        (root / cls).mkdir(parents=True)
+        for i in range(10):
+            h, w = 40 + 7 * i, 60 - 3 * i
+            Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(root / cls / f"{c}_{i}.jpg")
+    import keras
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: str(tmp_path))
+    fl = vislib.flowers(size=(32, 32), limit=10, split=(0.7, 0.1, 0.2))
+    assert fl["class_names"] == list(vislib.data.FLOWER_CLASSES)
+    sizes = {part: len(fl[part][0]) for part in ("train", "val", "test")}
+    assert sizes == {"train": 35, "val": 5, "test": 10}
+    for part in sizes:
+        x, y = fl[part]
+        assert x.shape[1:] == (32, 32, 3) and x.dtype == np.uint8 and len(y) == len(x)
+        assert np.bincount(y, minlength=5).tolist() == [sizes[part] // 5] * 5
+    # the parts are disjoint: no photo is in two of them
+    flat = {part: {fl[part][0][i].tobytes() for i in range(len(fl[part][0]))} for part in sizes}
+    assert not (flat["train"] & flat["test"]) and not (flat["train"] & flat["val"])
+    small = vislib.flowers(size=(32, 32), limit=4)     # 2 train, 0 validation, 2 test photos per class
+    assert len(small["train"][0]) == 10 and small["val"][0].shape == (0, 32, 32, 3)
+    ds = vislib.flowers(size=(32, 32), limit=10, as_arrays=False)["test"]
+    img, label = next(iter(ds))
+    assert tuple(img.shape) == (32, 32, 3) and 0 <= int(label) < 5

@@ -366,7 +366,9 @@ def flowers(size: tuple[int, int] = (224, 224), as_arrays: bool = True, limit: i
     out = {"class_names": list(FLOWER_CLASSES)}
     for part, (files, labels) in parts.items():
         if as_arrays:
-            out[part] = (np.stack([load_image(f, size) for f in files]), np.array(labels))
+            x = (np.stack([load_image(f, size) for f in files]) if files
+                 else np.zeros((0, *size, 3), np.uint8))    # a small limit can leave a part empty
+            out[part] = (x, np.array(labels, np.int64))
         else:
             import tensorflow as tf
             ds = tf.data.Dataset.from_tensor_slices(([str(f) for f in files], labels))
