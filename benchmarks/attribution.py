@@ -191,7 +191,7 @@ def bench_occlusion(patch: int = 16, stride: int = 16) -> list[str]:
     _, t_predict = _timed(course.model.predict, net_in, batch_size=n_copies, verbose=0)
     # and the same images through the compiled forward function vislib uses, at
     # its batch size (no occluded copies to build): the network's cost alone
-    run, bs = _prob_fn(course), _graph.batch_size_for(course.model)
+    run, bs = _prob_fn(course), _graph.batch_size_for(course.model, kind="forward")  # the batch occlusion uses
 
     def forward_only():
         for i in range(0, n_copies, bs):

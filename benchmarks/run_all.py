@@ -88,9 +88,9 @@ def main(argv=None) -> int:
                    + ["--json", str(HERE / "course_raw.json")] + (["--resume"] if args.resume or args.report_only else [])
                    + (["--report-only"] if args.report_only else [])
                    + (["--no-widgets"] if args.no_widgets else []))
-    ap_profiles = [p for p in args.profiles if not p.startswith("fashion")]
+    imagenet_profiles = [p for p in args.profiles if not p.startswith("fashion")]
     jobs = [("Forward passes: eager vs compiled (benchmarks/inference.py)", "inference",
-             ["--profiles", *ap_profiles], args.skip_inference),
+             ["--profiles", *imagenet_profiles], args.skip_inference),
             ("Attribution methods (benchmarks/attribution.py)", "attribution", [], args.skip_attribution),
             ("Lessons as students run them (benchmarks/course.py)", "course", course_args, args.skip_course)]
     for title, module, margv, skip in jobs:

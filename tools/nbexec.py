@@ -22,7 +22,6 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from nbclient import NotebookClient
 
 SLICE_S = 0.5
-_original_get_msg = AsyncZMQSocketChannel.get_msg
 
 
 async def _sliced_get_msg(self, timeout: float | None = None):

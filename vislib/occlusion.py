@@ -99,19 +99,11 @@ def _fill_images(x: np.ndarray, fill, course: CourseModel, patch: tuple[int, int
 
 
 def _prob_fn(course: CourseModel):
-    """Compiled ``x (display pixels) -> model output``, built once per model."""
-    cache = _graph._model_cache(course.model)
-    key = ("probs", id(course.preprocess))
-    if key not in cache:
-        model, preprocess = course.model, course.preprocess
-        shape = (None, *course.input_size, course.channels)
-
-        @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
-        def probs(x):
-            return model(preprocess(x), training=False)
-
-        cache[key] = probs
-    return cache[key]
+    """``x (display pixels) -> model output``: the profile's preprocessing, then
+    the model's compiled call (:func:`vislib._graph.compiled_call`, built once
+    per model and shared with ``CourseModel.predict``)."""
+    run, preprocess = _graph.compiled_call(course.model), course.preprocess
+    return lambda x: run(preprocess(x))
 
 
 def occlusion(model, images, target=None, patch: int | tuple[int, int] | None = None,
