@@ -131,9 +131,27 @@ def run_lesson(path: Path, profile: str, timeout: int = 1800, widgets: bool = Tr
         text = out.get("text", "")
         if "__BENCH__" in text:
             result.update(json.loads(text.split("__BENCH__", 1)[1].strip().splitlines()[0]))
+    result["slowest_cells"] = slowest_cells(nb)
     # the lesson's time is what a student waits for "run all": without the widget sweep
     result["seconds"] = seconds - result.get("sweep_seconds", 0.0)
     return result
+
+
+def slowest_cells(nb, top: int = 5) -> list[dict]:
+    """The ``top`` slowest code cells of an executed notebook (nbclient's
+    timing metadata), with their first line, to show where a lesson's time goes."""
+    from datetime import datetime
+    cells = []
+    for i, cell in enumerate(nb.cells[1:-1], start=1):  # without the benchmark's own two cells
+        meta = cell.get("metadata", {}).get("execution", {})
+        start, end = meta.get("iopub.execute_input"), meta.get("shell.execute_reply")
+        if cell.cell_type != "code" or not (start and end):
+            continue
+        secs = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+        first = next((ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+        cells.append({"cell": i, "seconds": round(secs, 2), "code": first[:70]})
+    return sorted(cells, key=lambda c: -c["seconds"])[:top]
 
 
 def table(results: list[dict]) -> str:
@@ -237,6 +255,8 @@ def main(argv=None) -> list[dict]:
             print(f"{profile:>13s} {path.stem:<32s} {r['seconds']:7.1f} s  "
                   f"{(r['peak_mb'] or 0):6.0f} MB  {r['status']}  (widget sweep {r['sweep_seconds']:.1f} s)",
                   flush=True)
+            for c in r.get("slowest_cells", [])[:3]:
+                print(f"{'':>13s}   cell {c['cell']:>2d} {c['seconds']:6.1f} s  {c['code']}", flush=True)
     print()
     print(table(results))
     return results

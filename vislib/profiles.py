@@ -19,7 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import _checks, _graph
+from . import _checks, _graph, _weights
 from ._config import MODEL_ENV, keras_home
 
 DEFAULT = "vgg16"
@@ -36,6 +36,12 @@ class _Spec:
     feature_layer: str
     weights_file: str
     description: str
+    gflops: float = 0.0  # multiply-adds of one 224x224 forward pass, billions (the papers)
+    weights_url: str = ""
+    weights_hash: str | None = None  # as keras.applications checks it (None: not checked)
+
+
+_KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 
 def _imagenet_specs() -> dict[str, _Spec]:
@@ -44,15 +50,20 @@ def _imagenet_specs() -> dict[str, _Spec]:
         "vgg16": _Spec(apps.VGG16, apps.vgg16.preprocess_input, "caffe", (224, 224),
                        "block1_conv1", "block5_conv3", "fc2",
                        "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-                       "VGG16 (Simonyan & Zisserman 2015), 138 M parameters, ImageNet"),
+                       "VGG16 (Simonyan & Zisserman 2015), 138 M parameters, ImageNet", 15.5,
+                       _KERAS_APPS + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+                       "64373286793e3c8b2b4e3219cbf3544b"),
         "mobilenet_v2": _Spec(apps.MobileNetV2, apps.mobilenet_v2.preprocess_input, "tf", (224, 224),
                               "Conv1", "Conv_1", "global_average_pooling2d",
                               "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
-                              "MobileNetV2 (Sandler et al. 2018), 3.5 M parameters, ImageNet"),
+                              "MobileNetV2 (Sandler et al. 2018), 3.5 M parameters, ImageNet", 0.3,
+                              _KERAS_APPS + "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"),
         "resnet50": _Spec(apps.ResNet50, apps.resnet50.preprocess_input, "caffe", (224, 224),
                           "conv1_conv", "conv5_block3_out", "avg_pool",
                           "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-                          "ResNet50 (He et al. 2016), 25.6 M parameters, ImageNet"),
+                          "ResNet50 (He et al. 2016), 25.6 M parameters, ImageNet", 3.9,
+                          _KERAS_APPS + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+                          "2cb95161c43110f7111970584f804107"),
     }
 
 
@@ -116,6 +127,7 @@ class CourseModel:
         pixel_range: Valid range of display pixel values.
         weights: ``"imagenet"``, ``"trained"`` or ``None`` (random).
         description: One line for people.
+        gflops: Multiply-adds of one forward pass, billions (0 when unknown).
     """
 
     model: keras.Model
@@ -133,6 +145,18 @@ class CourseModel:
     weights: str | None = None
     description: str = ""
     extras: dict = field(default_factory=dict)
+    gflops: float = 0.0
+
+    #: a forward pass above this many GFLOPs makes a network "heavy"
+    HEAVY_GFLOPS = 5.0
+
+    @property
+    def heavy(self) -> bool:
+        """Whether one forward pass costs over :data:`HEAVY_GFLOPS` (VGG16:
+        15.5, about 50x MobileNetV2 and 4 images/s on 2 CPU cores). Lessons
+        run shorter loops (fewer photos, samples, steps) on heavy networks so
+        that each still finishes in about 3 minutes on a laptop."""
+        return self.gflops > self.HEAVY_GFLOPS
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -257,9 +281,27 @@ def weights_cached(name: str) -> bool:
     return (keras_home() / "models" / spec.weights_file).exists()
 
 
+def _build_net(spec: _Spec, weights: str | None) -> keras.Model:
+    """The Keras application with ImageNet or random weights, built and
+    loaded block by block (:mod:`vislib._weights`): VGG16 peaks at about
+    1.2 GB instead of 1.9 GB (random) or 2.35 GB (ImageNet file)."""
+    with _weights.zero_init() as zeroed:
+        net = spec.builder(weights=None)
+    if weights == "imagenet":
+        path = keras.utils.get_file(spec.weights_file, spec.weights_url, cache_subdir="models",
+                                    file_hash=spec.weights_hash)
+        _weights.load_h5(net, path)
+    else:
+        filled = _weights.fill_glorot(net)
+        if sorted(filled) != sorted(zeroed):  # a big kernel Keras would have drawn is still zero
+            raise RuntimeError(f"vislib could not initialise {spec.builder.__name__}: built as zeros "
+                               f"{zeroed}, drawn {filled}")
+    return net
+
+
 def _build_imagenet(name: str, weights: str | None) -> CourseModel:
     spec = _imagenet_specs()[name]
-    net = spec.builder(weights=weights)
+    net = _build_net(spec, weights)
     if weights is None:
         classes = [f"class_{i}" for i in range(1000)]
         if (keras_home() / "models" / "imagenet_class_index.json").exists():
@@ -272,7 +314,7 @@ def _build_imagenet(name: str, weights: str | None) -> CourseModel:
         preprocess=_safe(spec.preprocess), deprocess=_deprocess_for(spec.mode),
         class_names=classes, conv_layers=convs, first_conv=spec.first_conv,
         last_conv=spec.last_conv, feature_layer=spec.feature_layer,
-        weights=weights, description=spec.description)
+        weights=weights, description=spec.description, gflops=spec.gflops)
 
 
 def _build_offline(name: str, weights: str | None) -> CourseModel:
