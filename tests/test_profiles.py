@@ -165,3 +165,11 @@ def test_setup_honours_random_weights(monkeypatch, capsys):
     monkeypatch.setenv("VISLIB_WEIGHTS", "none")
     cm = vislib.setup("fashion_gap")
     assert cm.weights is None and "fashion_gap" in capsys.readouterr().out
+
+
+def test_heavy_marks_the_expensive_network(vgg16_random, mobilenet_random, fashion):
+    """Lessons shorten their loops on heavy networks: VGG16 (15.5 GFLOPs) is,
+    MobileNetV2 (0.3) and the offline model are not."""
+    assert vgg16_random.heavy and vgg16_random.gflops == 15.5
+    assert not mobilenet_random.heavy and 0 < mobilenet_random.gflops < vgg16_random.gflops / 10
+    assert not fashion.heavy

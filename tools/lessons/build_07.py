@@ -38,11 +38,11 @@ once on the clean image so every copy explains the same class.
 """),
     code(r"""
 IMAGENET = cm.channels == 3
-images, labels, names = vislib.examples(cm, 3 if IMAGENET else 10)   # photos are expensive: 3 of them
+images, labels, names = vislib.examples(cm, (2 if cm.heavy else 3) if IMAGENET else 10)   # photos are expensive
 probs = cm.predict(images)
 top1 = probs.argmax(1)
 titles = [f"{cm.class_names[c][:14]} {probs[i, c]:.2f}" for i, c in enumerate(top1)]
-SAMPLES = 10 if IMAGENET else 25    # on photos every sample is a gradient through the network (VGG16: ~1.4/s)
+SAMPLES = (8 if cm.heavy else 10) if IMAGENET else 25   # on photos every sample is a gradient (VGG16: ~1.4/s)
 NOISE = 0.15
 lo, hi = cm.pixel_range
 print(f"{len(images)} images; SmoothGrad with {SAMPLES} samples, noise {NOISE} "
@@ -144,7 +144,7 @@ We also measure roughness: the mean absolute difference between neighbouring pix
 map scaled to $[0, 1]$ (lower is smoother).
 """),
     code(r"""
-N_MAX = 32 if not IMAGENET else 16
+N_MAX = 32 if not IMAGENET else 8 if cm.heavy else 16
 ns = [n for n in (1, 2, 4, 8, 16, 32) if n <= N_MAX]
 
 def per_sample_maps(seed, n=N_MAX, noise=NOISE):

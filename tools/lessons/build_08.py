@@ -52,7 +52,7 @@ import keras
 import tensorflow as tf
 from vislib.resize import resize_maps
 
-images, labels, names = vislib.examples(cm, 10)    # 10 clothes offline, 6 photos on ImageNet profiles
+images, labels, names = vislib.examples(cm, 3 if cm.heavy else 10)    # 10 clothes offline, 6 photos (3 on VGG16)
 probs = cm.predict(images)
 order = np.argsort(-probs, axis=1)
 top1 = order[:, 0]

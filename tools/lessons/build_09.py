@@ -47,7 +47,7 @@ import keras
 import tensorflow as tf
 
 OFFLINE = cm.channels == 1
-images, labels, names = vislib.examples(cm, 6 if OFFLINE else 4)   # clothes offline, photos on ImageNet profiles
+images, labels, names = vislib.examples(cm, 6 if OFFLINE else 2 if cm.heavy else 4)   # clothes offline, photos on ImageNet
 probs = cm.predict(images)
 top1 = probs.argmax(1)
 if OFFLINE:                 # a batch of test items the model gets right, for success rates
@@ -58,8 +58,8 @@ if OFFLINE:                 # a batch of test items the model gets right, for su
     batch, batch_y = pool[right][:N], pool_y[right][:N]
 else:                       # a few photos; labels=None: each image's own top-1 class is the label
     batch, batch_y = images, None
-EPS = [0, 2, 4, 8, 16, 32] if OFFLINE else vislib.budget([0, 1, 2, 4, 8], [0, 2, 8])   # pixel units (of 0-255)
-STEPS = vislib.budget(10, 5 if OFFLINE else 3)
+EPS = [0, 2, 4, 8, 16, 32] if OFFLINE else vislib.budget([0, 2, 8] if cm.heavy else [0, 1, 2, 4, 8], [0, 2, 8])   # pixels (0-255)
+STEPS = vislib.budget(5 if cm.heavy else 10, 5 if OFFLINE else 3)   # VGG16: a gradient takes ~0.7 s
 print(f"{len(batch)} images for success rates; epsilons {EPS}; iterative FGSM with {STEPS} steps")
 if cm.weights not in ("trained", "imagenet"):
     print("Random weights: the numbers below show that the code runs, not what a trained network does.")
@@ -236,7 +236,8 @@ mid-grey.
     code(r"""
 EPS_U = 40.0 if OFFLINE else 16.0
 fit_on = batch[: len(batch) // 2] if OFFLINE else images
-universal = vislib.universal_perturbation(cm, fit_on, epsilon=EPS_U, steps=vislib.budget(20, 8 if OFFLINE else 3))
+universal = vislib.universal_perturbation(cm, fit_on, epsilon=EPS_U,
+                                         steps=vislib.budget(8 if cm.heavy else 20, 8 if OFFLINE else 3))
 NOISE = {
     "Perlin": vislib.perlin_noise(cm, octaves=4, seed=0, color=not OFFLINE, sine_frequency=None if OFFLINE else 6.0),
     "uniform": vislib.uniform_noise(cm, seed=0),

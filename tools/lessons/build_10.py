@@ -53,19 +53,19 @@ weights_before = [w.copy() for w in cm.model.get_weights()]   # to show nothing 
 TASK = "digits"
 if not OFFLINE:
     try:
-        fl = vislib.flowers(size=cm.input_size, limit=vislib.budget(30, 6))   # 105 training photos
+        fl = vislib.flowers(size=cm.input_size, limit=vislib.budget(12 if cm.heavy else 30, 6))   # 105 training photos (40 on VGG16)
         data, TASK = fl, "flowers"
     except RuntimeError as err:
         print(f"TF flowers unavailable ({str(err).split(';')[0]}).\n"
               f"Using the handwritten digits at {H}x{W} RGB instead: the same question (do features learned "
               f"on ImageNet help with few labels?) on a task that ships with scikit-learn.")
 if TASK == "digits":
-    PER_CLASS = 10 if OFFLINE else vislib.budget(10, 3)       # photos cost ~100x more per image
+    PER_CLASS = 10 if OFFLINE else vislib.budget(4 if cm.heavy else 10, 3)   # photos cost ~100x more per image
     data = transfer.digits(cm, per_class=PER_CLASS, val_per_class=PER_CLASS,
                            test_per_class=50 if OFFLINE else vislib.budget(20, 3))
 # Training a 224x224 ImageNet network from scratch costs ~14 images/s (MobileNetV2) or ~1 image/s
 # (VGG16) on 2 CPU cores, so the photo task is kept small; raise the numbers on a GPU.
-EPOCHS = vislib.budget(10, 3) if OFFLINE else vislib.budget(3, 1)
+EPOCHS = vislib.budget(10, 3) if OFFLINE else vislib.budget(2 if cm.heavy else 3, 1)
 FINE_TUNE = vislib.budget(3, 1) if OFFLINE else 1
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = data["train"], data["val"], data["test"]
 class_names = data["class_names"]

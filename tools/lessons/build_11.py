@@ -48,7 +48,8 @@ $\mathrm{TV}(I) = \sum |I_{i+1,j} - I_{i,j}| + |I_{i,j+1} - I_{i,j}|$, which pen
 import tensorflow as tf
 
 target = 7 if cm.channels == 1 else 130      # "Sneaker" offline, "flamingo" on ImageNet
-steps = vislib.budget(200, 40) if cm.channels == 1 else vislib.budget(100, 10)   # a 224x224 step costs ~100x more
+steps = vislib.budget(200, 40) if cm.channels == 1 else vislib.budget(30 if cm.heavy else 100, 10)   # a 224x224 step
+# costs ~100x more than a 28x28 one, and a VGG16 step ~50x more than a MobileNetV2 one
 print(f"target class {target}: {cm.class_names[target]}; {steps} steps")
 """),
     md(r"""
@@ -68,7 +69,7 @@ l2, lr = 1.0, 0.02
 
 I = tf.Variable(np.clip(np.zeros((1, *cm.input_shape), np.float32), lo, hi))   # the zero image
 hand_scores = []
-hand_steps = steps if cm.channels == 1 else min(steps, 25)   # eager steps on a 224x224 network are slow;
+hand_steps = steps if cm.channels == 1 else min(steps, 10 if cm.heavy else 25)   # eager steps on a 224x224 network are slow;
 for step in range(hand_steps):                               # vislib runs the whole optimisation compiled
     with tf.GradientTape() as tape:
         score = run(I)[1][0, target]
@@ -117,7 +118,7 @@ defaults are tf-keras-vis' regularizers (total variation and an L2 norm, pulling
 grey) and a jitter of a few pixels.
 """),
     code(r"""
-am_steps = vislib.budget(200, 40) if cm.channels == 1 else vislib.budget(50, 8)   # tf-keras-vis steps run eagerly
+am_steps = vislib.budget(200, 40) if cm.channels == 1 else vislib.budget(16 if cm.heavy else 50, 8)   # tf-keras-vis steps run eagerly
 dense = cm.feature_layer                              # "fc7" offline, "fc2" on VGG16
 middle = cm.conv_layers[len(cm.conv_layers) // 2]
 runs = {

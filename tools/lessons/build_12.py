@@ -51,7 +51,7 @@ $|T_k(a) \cap T_k(b)| / k$.
 from vislib import metrics
 
 offline = cm.channels == 1
-n = vislib.budget(30, 20) if offline else vislib.budget(4, 3)   # on photos every map and curve is costly
+n = vislib.budget(30, 20) if offline else vislib.budget(2 if cm.heavy else 4, 3 if not cm.heavy else 2)   # photos are costly
 images, labels, names = vislib.examples(cm, n)    # clothes offline, the annotated photos on ImageNet profiles
 # hand-annotated boxes (data/annotations.json) on photos; Fashion-MNIST has none, so the
 # item's bounding box on its black background stands in
@@ -77,17 +77,17 @@ A metric that cannot tell a real method from these two is not measuring much.
     code(r"""
 fast = vislib.fast()
 patch = 4 if offline else 32
-stride = patch // 2 if offline else vislib.budget(patch // 2, patch)
+stride = patch // 2 if offline else vislib.budget(patch if cm.heavy else patch // 2, patch)
 fill = 0 if offline else "gray"           # occlude with the background: black clothes background, grey for photos
 METHODS = {
     "occlusion": lambda m, x, t: vislib.occlusion(m, x, t, patch=patch, stride=stride, fill=fill),
     "saliency": lambda m, x, t: vislib.saliency(m, x, t),
     "guided backprop": lambda m, x, t: vislib.guided_backprop(m, x, t),
     "SmoothGrad": lambda m, x, t: vislib.smoothgrad(vislib.saliency, m, x, t,
-                                                    samples=vislib.budget(25, 8)),
+                                                    samples=vislib.budget(10 if cm.heavy else 25, 8)),
     "Grad-CAM": lambda m, x, t: vislib.gradcam(m, x, t),
     "Grad-CAM++": lambda m, x, t: vislib.gradcam_plus_plus(m, x, t),
-    "Score-CAM": lambda m, x, t: vislib.scorecam(m, x, t, max_channels=None if offline else vislib.budget(128, 16)),
+    "Score-CAM": lambda m, x, t: vislib.scorecam(m, x, t, max_channels=None if offline else vislib.budget(32 if cm.heavy else 128, 16)),
     "guided Grad-CAM": lambda m, x, t: vislib.guided_gradcam(m, x, t),
 }
 try:                                   # CAM needs a global-average-pooling classifier (MobileNetV2, fashion_gap)
@@ -123,7 +123,7 @@ x0, y0, x1, y1 = boxes[i][0]
 mass = np.maximum(m, 0)
 fit_hand = mass[y0:y1, x0:x1].sum() / mass.sum()
 
-steps = 28 if offline else vislib.budget(16, 8)
+steps = 28 if offline else vislib.budget(8 if cm.heavy else 16, 8)   # one forward pass per step, map and image
 order = np.argsort(-m.ravel(), kind="stable")                  # most important pixel first
 counts = np.round(np.linspace(0, H * W, steps + 1)).astype(int)
 copies = np.repeat(images[i:i + 1], steps + 1, axis=0)
