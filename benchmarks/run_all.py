@@ -1,6 +1,7 @@
 """``make bench``: run every benchmark, print the tables, write benchmarks/RESULTS.md.
 
 Usage: ``python benchmarks/run_all.py [--profiles ...] [--lessons ...] [--skip-course] [--skip-attribution] [--skip-inference] [--resume]``
+(``--skip-inference`` also skips the memory table of model building)
 
 Raw lesson results go to ``benchmarks/course_raw.json`` after every lesson;
 ``--resume`` re-uses the ones that ran ok, so a killed run loses one lesson at most.
@@ -91,6 +92,8 @@ def main(argv=None) -> int:
     imagenet_profiles = [p for p in args.profiles if not p.startswith("fashion")]
     jobs = [("Forward passes: eager vs compiled (benchmarks/inference.py)", "inference",
              ["--profiles", *imagenet_profiles], args.skip_inference),
+            ("Building and loading the ImageNet models: peak memory (benchmarks/memory.py)", "memory",
+             ["--profiles", *imagenet_profiles], args.skip_inference or not imagenet_profiles),
             ("Attribution methods (benchmarks/attribution.py)", "attribution", [], args.skip_attribution),
             ("Lessons as students run them (benchmarks/course.py)", "course", course_args, args.skip_course)]
     for title, module, margv, skip in jobs:

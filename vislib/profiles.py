@@ -283,8 +283,9 @@ def weights_cached(name: str) -> bool:
 
 def _build_net(spec: _Spec, weights: str | None) -> keras.Model:
     """The Keras application with ImageNet or random weights, built and
-    loaded block by block (:mod:`vislib._weights`): VGG16 peaks at about
-    1.2 GB instead of 1.9 GB (random) or 2.35 GB (ImageNet file)."""
+    loaded with one buffer per array (:mod:`vislib._weights`): VGG16 peaks at about
+    1.55 GB instead of 1.9 GB (random) or 2.35 GB (ImageNet file);
+    ``benchmarks/memory.py`` measures both."""
     with _weights.zero_init() as zeroed:
         net = spec.builder(weights=None)
     if weights == "imagenet":
