@@ -88,8 +88,12 @@ def test_plot_activations_grid(fashion, fashion_data):
     import matplotlib.pyplot as plt
     x, _ = _items(fashion_data, 1)
     maps = vislib.activations(fashion, x, "block1_conv1")["block1_conv1"]
-    fig = vislib.plot_activations(maps[0], max_channels=10)
-    assert len([a for a in fig.axes if a.images]) == 10
+    fig = vislib.plot_activations(maps[0], max_channels=10, ncols=5)
+    (ax,) = fig.axes                                   # one mosaic: 2 rows of 5 maps, one label each
+    mosaic = ax.images[0].get_array()
+    assert [t.get_text() for t in ax.texts] == [str(c) for c in range(10)]
+    assert mosaic.shape[0] > 2 * maps.shape[1] and mosaic.shape[1] > 5 * maps.shape[2]
+    assert float(mosaic.min()) == 0.0 and float(mosaic.max()) == 1.0   # each map scaled to [0, 1]
     plt.close(fig)
     with pytest.raises(ValueError, match="out of range"):
         vislib.plot_activations(maps[0], channels=[40])

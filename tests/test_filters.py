@@ -62,8 +62,9 @@ def test_bad_layer_and_channel_raise(fashion):
 def test_plot_filters_and_grid(fashion):
     import matplotlib.pyplot as plt
     k = vislib.filters(fashion)
-    fig = vislib.plot_filters(k, ncols=8)
-    assert len([a for a in fig.axes if a.images]) == 32
+    fig = vislib.plot_filters(k, ncols=8, titles=[str(i) for i in range(len(k))])
+    (ax,) = fig.axes
+    assert len(ax.texts) == 32 and ax.images[0].get_array().shape[1] > 8 * k.shape[2]
     plt.close(fig)
     grid = filter_grid(k, ncols=8, scale=4, pad=1)
     assert grid.dtype == np.uint8 and grid.shape == (4 * 4 * 4 + 4, 8 * 4 * 4 + 4, 3)

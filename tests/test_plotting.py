@@ -79,3 +79,31 @@ def test_explorer_registers_callbacks():
     with pytest.raises(ValueError, match="heavy"):
         vislib.explorer(lambda k: None, heavy=("nope",), k=w.IntSlider())
     assert ex is not None
+
+
+def test_tile_lays_images_out_in_rows_with_gaps():
+    maps = np.arange(5 * 2 * 3, dtype=np.float32).reshape(5, 2, 3)
+    m = vislib.tile(maps, ncols=2, pad=1)
+    assert m.shape == (3 * 3 + 1, 2 * 4 + 1)
+    np.testing.assert_array_equal(m[1:3, 5:8], maps[1])            # row 0, column 1
+    np.testing.assert_array_equal(m[7:9, 1:4], maps[4])            # row 2, column 0
+    assert np.isnan(m[0]).all() and np.isnan(m[7:9, 5:8]).all()    # gaps and the empty cell
+    mixed = vislib.tile([np.zeros((2, 2)), np.ones((4, 4, 3))], ncols=2, pad=0)
+    assert mixed.shape == (4, 8, 3) and np.isnan(mixed[0, 0]).all() and mixed[1, 1, 0] == 0.0
+
+
+@pytest.mark.parametrize("bad", [[], [np.zeros((2, 2, 2))], [np.zeros(3)]])
+def test_tile_rejects(bad):
+    with pytest.raises(ValueError):
+        vislib.tile(bad)
+
+
+def test_plot_tiles_is_one_image_with_labels():
+    import matplotlib.pyplot as plt
+    fig = vislib.plot_tiles(np.random.default_rng(0).uniform(0, 255, (6, 8, 8, 3)).astype(np.uint8),
+                                     ncols=3, labels=list("abcdef"), label_colors=["red"] * 6)
+    (ax,) = fig.axes
+    img = ax.images[0].get_array()
+    assert img.shape[-1] == 3 and 0.0 <= float(img.min()) and float(img.max()) <= 1.0
+    assert [t.get_text() for t in ax.texts] == list("abcdef") and ax.texts[0].get_color() == "red"
+    plt.close(fig)

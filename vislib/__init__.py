@@ -31,6 +31,7 @@ _EXPORTS = {
     "explorer": "widgets", "check": "exercises",
     "overlay": "plotting", "show_images": "plotting", "plot_topk": "plotting",
     "plot_predictions": "plotting", "normalize_map": "plotting", "draw_boxes": "plotting",
+    "tile": "plotting", "plot_tiles": "plotting",
     # what the network has learned (lessons 01-04, 11)
     "filters": "filters", "plot_filters": "filters", "FilterSnapshots": "filters", "save_gif": "filters",
     "activations": "activations", "features": "activations", "plot_activations": "activations",

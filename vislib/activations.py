@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
 from . import _checks, _graph
+from .plotting import normalize_map, plot_tiles
 from ._progress import progress
 from .profiles import as_course
 
@@ -161,18 +161,12 @@ def plot_activations(maps, ncols: int | None = None, max_channels: int | None = 
     if max_channels is not None:
         _checks.in_range(max_channels, 1, 100_000, "max_channels", integer=True)
         chans = chans[:max_channels]
-    n = len(chans)
-    ncols = ncols or min(16, int(np.ceil(np.sqrt(n))))
-    nrows = int(np.ceil(n / ncols))
-    if fig is None:
-        fig = plt.figure(figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)))
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    vmin, vmax = (None, None) if normalize else (float(m[..., chans].min()), float(m[..., chans].max()))
-    for i, ax in enumerate(axes.ravel()):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(m[..., chans[i]], cmap=cmap, vmin=vmin, vmax=vmax)
-            ax.set_title(str(chans[i]), fontsize=7)
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig
+    sel = np.moveaxis(m[..., chans], -1, 0)                 # (n, h, w)
+    if normalize:
+        sel, vmin, vmax = normalize_map(sel), 0.0, 1.0
+    else:
+        vmin, vmax = float(sel.min()), float(sel.max())
+    many = len(chans) > 16                                  # numbered on the edges instead of per map
+    return plot_tiles(sel, ncols=ncols, labels=None if many else [str(c) for c in chans],
+                      index_ticks=chans if many else None, cmap=cmap, vmin=vmin, vmax=vmax,
+                      size=size, fig=fig, suptitle=suptitle)

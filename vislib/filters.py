@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Sequence
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 
 from . import _checks, _graph
+from .plotting import plot_tiles, tile
 from .profiles import CourseModel, as_course
 
 
@@ -127,16 +127,9 @@ def filter_grid(kernels, ncols: int | None = None, scale: int = 8, pad: int = 1)
     ncols = ncols or int(np.ceil(np.sqrt(n)))
     _checks.in_range(ncols, 1, 10_000, "ncols", integer=True)
     _checks.in_range(scale, 1, 100, "scale", integer=True)
-    nrows = int(np.ceil(n / ncols))
-    cell_h, cell_w = (kh + pad) * scale, (kw + pad) * scale
-    out = np.full((nrows * cell_h + pad * scale, ncols * cell_w + pad * scale, 3), 255, np.uint8)
-    for i in range(n):
-        tile = k[i] if c == 3 else np.repeat(k[i], 3, axis=-1)
-        tile = np.kron(tile, np.ones((scale, scale, 1), np.float32))
-        r, q = divmod(i, ncols)
-        y0, x0 = r * cell_h + pad * scale, q * cell_w + pad * scale
-        out[y0:y0 + kh * scale, x0:x0 + kw * scale] = np.round(tile * 255).astype(np.uint8)
-    return out
+    big = np.kron(k if c == 3 else np.repeat(k, 3, axis=-1), np.ones((1, scale, scale, 1), np.float32))
+    mosaic = tile(big, ncols=ncols, pad=pad * scale)
+    return np.round(np.nan_to_num(mosaic, nan=1.0) * 255).astype(np.uint8)
 
 
 def plot_filters(kernels, ncols: int | None = None, titles: Sequence[str] | None = None,
@@ -158,26 +151,9 @@ def plot_filters(kernels, ncols: int | None = None, titles: Sequence[str] | None
         ValueError: Wrong kernel shape.
     """
     k = np.clip(_check_kernels(kernels), 0, 1)
-    n = len(k)
-    ncols = ncols or min(16, int(np.ceil(np.sqrt(n))))
-    _checks.in_range(ncols, 1, 10_000, "ncols", integer=True)
-    nrows = int(np.ceil(n / ncols))
-    if fig is None:
-        fig = plt.figure(figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)))
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for i, ax in enumerate(axes.ravel()):
-        ax.axis("off")
-        if i >= n:
-            continue
-        if k.shape[-1] == 3:
-            ax.imshow(k[i], vmin=0, vmax=1, interpolation="nearest")
-        else:
-            ax.imshow(k[i, ..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        if titles is not None and i < len(titles):
-            ax.set_title(str(titles[i]), fontsize=7)
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig
+    if ncols is not None:
+        _checks.in_range(ncols, 1, 10_000, "ncols", integer=True)
+    return plot_tiles(k, ncols=ncols, labels=titles, vmin=0.0, vmax=1.0, size=size, fig=fig, suptitle=suptitle)
 
 
 class FilterSnapshots(keras.callbacks.Callback):

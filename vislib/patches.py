@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from . import _checks, _graph
+from .plotting import plot_tiles
 from .activations import activations as _activations
 from .profiles import as_course
 from .receptive_field import ReceptiveField, box, receptive_field
@@ -204,25 +204,13 @@ def plot_patches(patches: list[Patch], ncols: int | None = None, size: float = 1
     """
     if not patches:
         raise ValueError("patches is empty; nothing to draw")
-    n = len(patches)
-    ncols = ncols or int(np.ceil(np.sqrt(n)))
-    nrows = int(np.ceil(n / ncols))
-    if fig is None:
-        fig = plt.figure(figsize=(size * ncols, size * nrows + (0.45 if title else 0.1)))
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for ax, p in zip(axes.ravel(), patches):
-        img = np.clip(p.crop, 0, 255) / 255.0
-        if img.shape[-1] == 1:
-            ax.imshow(img[..., 0], cmap=cmap, vmin=0, vmax=1)
-        else:
-            ax.imshow(img)
-        if not p.inside.all():
-            ax.imshow(np.where(p.inside, np.nan, 0.5), cmap="gray", vmin=0, vmax=1, alpha=0.6)
-        ax.set_title(f"{p.value:.2f} (#{p.image_index})", fontsize=7)
-    for ax in axes.ravel():
-        ax.set_xticks([]), ax.set_yticks([])
-        if not ax.images:
-            ax.axis("off")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig
+    tiles = []
+    for p in patches:
+        img = np.clip(np.asarray(p.crop, np.float32), 0, 255) / 255.0
+        if not p.inside.all():                       # padding outside the image: greyed out
+            inside = p.inside.reshape(p.inside.shape[:2] + (1,) * (img.ndim - 2))
+            img = np.where(inside, img, 0.4 * img + 0.3)
+        tiles.append(img)
+    return plot_tiles(tiles, ncols=ncols or int(np.ceil(np.sqrt(len(tiles)))), cmap=cmap, vmin=0.0, vmax=1.0,
+                      labels=[f"{p.value:.2f} (#{p.image_index})" for p in patches], size=size, fig=fig,
+                      suptitle=title)

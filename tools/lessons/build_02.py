@@ -139,18 +139,13 @@ NN = {space: vislib.nearest_neighbors(feats, np.arange(len(images)), k=K, metric
 hits = {space: (labels[nn] == labels[:, None]).sum(axis=1) for space, nn in NN.items()}  # same-class neighbours
 
 def plot_neighbours(q):
-    fig, axes = plt.subplots(2, K + 1, figsize=(1.5 * (K + 1), 3.4))
-    for r, space in enumerate(("FC7", "pixels")):
-        nn = NN[space][q]
-        axes[r, 0].imshow(images[q].astype("uint8").squeeze(), cmap="gray")
-        axes[r, 0].set_title(f"query ({space})", fontsize=8)
-        for ax, j in zip(axes[r, 1:], nn):
-            ax.imshow(images[j].astype("uint8").squeeze(), cmap="gray")
-            ax.set_title(class_names[labels[j]][:12], fontsize=8, color="green" if labels[j] == labels[q] else "red")
-    for ax in axes.ravel():
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
+    tiles, names, colors = [], [], []
+    for space in ("FC7", "pixels"):                    # one row per space: the query, then its K neighbours
+        tiles += [images[q]] + [images[j] for j in NN[space][q]]
+        names += [f"query ({space})"] + [class_names[labels[j]][:12] for j in NN[space][q]]
+        colors += ["black"] + ["green" if labels[j] == labels[q] else "red" for j in NN[space][q]]
+    return vislib.plot_tiles(tiles, ncols=K + 1, labels=names, label_colors=colors, size=1.5,
+                             vmin=0, vmax=255, fontsize=8)
 
 # a typical query (image 0) and the query where the two spaces disagree most
 contrast = int(np.argmax(hits["FC7"] - hits["pixels"]))
