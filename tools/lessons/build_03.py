@@ -151,6 +151,8 @@ cache = {}
 def show_activations(image, layer, channel):
     i = names.index(image)
     if i not in cache:                                    # one forward pass per image, all layers at once
+        if len(cache) >= 2:                               # keep the last two images (VGG16: 60 MB of maps each)
+            cache.pop(next(iter(cache)))
         cache[i] = vislib.activations(cm, images[i:i + 1], layer_options)
     maps = cache[i][layer][0]
     c = channel % maps.shape[-1]

@@ -105,7 +105,7 @@ maps["centre"] = np.repeat(centre[None], len(images), 0).astype("float32")
 print({k: v.shape for k, v in maps.items()})
 """),
     code(r"""
-show = [0, 1, 2]
+show = list(range(min(3, len(images))))            # the first three photos (two on VGG16)
 fig = vislib.plot_attributions(images[show], {k: maps[k][show] for k in METHODS},
                                titles=[names[i] for i in show], size=1.5)
 plt.show()
