@@ -32,13 +32,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_all import machine  # noqa: E402  (one description of the machine for every benchmark)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -158,17 +160,6 @@ def bench(profile: str, tmpdir: str) -> dict:
     return res
 
 
-def machine() -> str:
-    import keras
-    import tensorflow as tf
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        mem = float("nan")
-    return (f"machine: {platform.machine()}, {os.cpu_count()} cores, {mem:.1f} GiB RAM; "
-            f"python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}")
-
-
 def table(results: dict) -> str:
     """The markdown table of :func:`main`'s raw results."""
     rows = ["| profile | step | keras MB | vislib MB | note |", "|---|---|---:|---:|---|"]
@@ -195,7 +186,7 @@ def main(argv=None) -> str:
     args = ap.parse_args(argv)
     profiles = [p for p in args.profiles if p in BUILDERS]  # fashion_*: small, not the question
     start = time.time()
-    results = {"machine": machine(), "forward_batch": FORWARD_BATCH,
+    results = {"machine": machine().replace("\n", "; ").replace("- ", ""), "forward_batch": FORWARD_BATCH,
                "import": {"keras": _run("import_keras"), "vislib": _run("import_vislib")},
                "profiles": {}}
     tmpdir = tempfile.mkdtemp(prefix="vislib_memory_")
