@@ -58,6 +58,33 @@ def _fake_flowers(size=(224, 224), as_arrays=True, limit=None, split=(0.7, 0.15,
 _vd.flowers = _fake_flowers
 '''
 
+CELL_MEMORY = r'''
+# benchmark only: the peak resident memory of every cell (VmHWM, reset before each cell)
+def _bench_vm(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+_BENCH_CELLS, _BENCH_CODE = [], [None]  # None: this cell, which is not measured
+def _bench_pre(info):
+    lines = [ln for ln in (info.raw_cell or "").splitlines() if ln.strip() and not ln.startswith("#")]
+    _BENCH_CODE[0] = lines[0][:70] if lines else ""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:  # not allowed here: the figures are running peaks instead
+        pass
+def _bench_post(result):
+    if _BENCH_CODE[0] is None:
+        return
+    try:
+        _BENCH_CELLS.append({"code": _BENCH_CODE[0], "peak_mb": _bench_vm("VmHWM"), "rss_mb": _bench_vm("VmRSS")})
+    except OSError:
+        pass
+get_ipython().events.register("pre_run_cell", _bench_pre)
+get_ipython().events.register("post_run_cell", _bench_post)
+'''
+
 MEASURE = r'''
 import json as _json, resource as _resource, time as _time
 def _peak_mb():
@@ -72,7 +99,8 @@ def _peak_mb():
     except OSError:
         pass
     return _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
-_out = {"peak_mb": _peak_mb(), "widgets": []}
+_cells = list(globals().get("_BENCH_CELLS", []))  # the lesson's cells (this one is not in yet)
+_out = {"peak_mb": max([_peak_mb()] + [c["peak_mb"] for c in _cells]), "widgets": [], "cell_memory": _cells}
 _sweep_start = _time.perf_counter()
 try:
     import matplotlib.pyplot as _plt
@@ -97,7 +125,8 @@ try:
                                         "kind": "heavy" if _name in _ex.heavy else "light",
                                         "seconds": _time.perf_counter() - _t, "error": _err})
             # back to the default so the next control starts from the same state
-    _out["peak_mb"] = _peak_mb()
+    _out["sweep_peak_mb"] = _peak_mb()
+    _out["peak_mb"] = max(_out["peak_mb"], _out["sweep_peak_mb"])
 except Exception as _e:
     _out["error"] = repr(_e)
 _out["sweep_seconds"] = _time.perf_counter() - _sweep_start
@@ -113,7 +142,8 @@ def run_lesson(path: Path, profile: str, timeout: int = 1800, widgets: bool = Tr
         f"os.environ['VISLIB_MODEL'] = {profile!r}\n"
         "os.environ.pop('VISLIB_FAST', None)\n"
         + ("os.environ['VISLIB_WEIGHTS'] = 'none'\n" if not profile.startswith("fashion") else "")
-        + (FAKE_FLOWERS if not profile.startswith("fashion") else ""))
+        + (FAKE_FLOWERS if not profile.startswith("fashion") else "")
+        + CELL_MEMORY)
     nb.cells.insert(0, env_cell)
     nb.cells.append(nbformat.v4.new_code_cell(('' if widgets else '_SKIP_SWEEP = True\n') + MEASURE))
     start = time.perf_counter()
@@ -132,6 +162,7 @@ def run_lesson(path: Path, profile: str, timeout: int = 1800, widgets: bool = Tr
         if "__BENCH__" in text:
             result.update(json.loads(text.split("__BENCH__", 1)[1].strip().splitlines()[0]))
     result["slowest_cells"] = slowest_cells(nb)
+    result["cell_memory"] = memory_cells(nb, result.pop("cell_memory", []))
     # the lesson's time is what a student waits for "run all": without the widget sweep
     result["seconds"] = seconds - result.get("sweep_seconds", 0.0)
     return result
@@ -152,6 +183,15 @@ def slowest_cells(nb, top: int = 5) -> list[dict]:
         first = next((ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
         cells.append({"cell": i, "seconds": round(secs, 2), "code": first[:70]})
     return sorted(cells, key=lambda c: -c["seconds"])[:top]
+
+
+def memory_cells(nb, records: list[dict]) -> list[dict]:
+    """Every code cell's peak resident memory (MB, reset before each cell) and
+    resident memory after it, numbered as in :func:`slowest_cells`: ``records``
+    are the kernel's figures in execution order (one per non-empty code cell)."""
+    numbers = [i for i, cell in enumerate(nb.cells[1:-1], start=1)
+               if cell.cell_type == "code" and cell.source.strip()]
+    return [{"cell": i, **r} for i, r in zip(numbers, records)]
 
 
 def table(results: list[dict]) -> str:
@@ -257,6 +297,9 @@ def main(argv=None) -> list[dict]:
                   flush=True)
             for c in r.get("slowest_cells", [])[:3]:
                 print(f"{'':>13s}   cell {c['cell']:>2d} {c['seconds']:6.1f} s  {c['code']}", flush=True)
+            for c in sorted(r.get("cell_memory", []), key=lambda c: -c["peak_mb"])[:3]:
+                print(f"{'':>13s}   cell {c['cell']:>2d} {c['peak_mb']:6.0f} MB peak, {c['rss_mb']:6.0f} MB after  "
+                      f"{c['code']}", flush=True)
     print()
     print(table(results))
     return results

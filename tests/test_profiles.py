@@ -173,3 +173,25 @@ def test_heavy_marks_the_expensive_network(vgg16_random, mobilenet_random, fashi
     assert vgg16_random.heavy and vgg16_random.gflops == 15.5
     assert not mobilenet_random.heavy and 0 < mobilenet_random.gflops < vgg16_random.gflops / 10
     assert not fashion.heavy
+
+
+def test_setup_returns_freed_memory_for_heavy_models_only(monkeypatch, capsys, vgg16_random, fashion):
+    from vislib import course
+    calls = []
+    monkeypatch.setattr(course, "return_freed_memory", lambda: calls.append(True) or True)
+    for cm, expected in [(fashion, []), (vgg16_random, [True])]:
+        monkeypatch.setattr(profiles, "load_model", lambda *args, _cm=cm, **kwargs: _cm)
+        calls.clear()
+        assert course.setup("whatever") is cm
+        assert calls == expected, cm.name
+    capsys.readouterr()
+
+
+def test_return_freed_memory_takes_effect_on_glibc():
+    """In a child process: the setting lasts for the whole process."""
+    import platform
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "from vislib.course import return_freed_memory as f; print(f())"],
+                         capture_output=True, text=True, timeout=300, check=True).stdout.split()[-1]
+    assert out == str(platform.libc_ver()[0] == "glibc")

@@ -112,3 +112,60 @@ def test_profiles_get_keras_initial_distribution(name, request):
             assert abs(values.std() - expected) < 0.05 * expected, (layer.name, values.std(), expected)
             checked += 1
     assert checked >= 10
+
+
+def test_clone_copies_every_weight_once_and_stays_separate(monkeypatch):
+    monkeypatch.setattr(_weights, "LARGE", 1000)  # fc is built as zeros, then copied in
+    net = _net(seed=2)
+    before = [w.copy() for w in net.get_weights()]
+    copy = _weights.clone(net)
+    assert copy is not net and [w.path for w in copy.weights] == [w.path for w in net.weights]
+    for a, b in zip(net.get_weights(), copy.get_weights()):
+        np.testing.assert_array_equal(a, b)  # fc too: not left at zero
+    x = np.random.default_rng(0).random((2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(copy.predict(x, verbose=0), net.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    rng = np.random.default_rng(0)
+    for name in ("out", "fc", "bn", "dw", "conv"):
+        _weights.randomize(copy.get_layer(name), rng)
+    for a, b in zip(before, net.get_weights()):  # the original never changes
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(copy.get_layer("fc").kernel.numpy(), before[-4])
+
+
+def test_clone_refuses_a_model_it_cannot_line_up():
+    class Odd(keras.layers.Layer):  # makes a different number of weights on every build
+        count = 0
+
+        def build(self, shape):
+            Odd.count += 1
+            for k in range(Odd.count):
+                self.add_weight(shape=(2,), name=f"w{k}")
+
+        def call(self, x):
+            return x
+
+    inp = keras.Input((2,))
+    net = keras.Model(inp, Odd(name="odd")(inp))
+    with pytest.raises(ValueError, match="odd|weights"):
+        _weights.clone(net)
+
+
+def test_randomize_draws_a_scale_matched_truncated_normal_in_blocks(monkeypatch):
+    monkeypatch.setattr(_weights, "_CHUNK", 1000)  # 76800 values: many blocks
+    net = _net(seed=4)
+    layer = net.get_layer("fc")
+    old = layer.kernel.numpy().copy()
+    old_bias = layer.bias.numpy().copy()  # zeros: no spread to match
+    _weights.randomize(layer, np.random.default_rng(5))
+    new = layer.kernel.numpy()
+    s = old.std()
+    assert abs(new.std() - 0.88 * s) < 0.03 * s  # N(0, s^2) cut at 2s has sd 0.880 s
+    assert np.abs(new).max() <= 2 * s * (1 + 1e-6) and abs(new.mean()) < 0.02 * s
+    assert np.mean(np.abs(new) > 1.99 * s) < 0.005  # truncated (redrawn), not clipped onto the cut (4.6 %)
+    assert len(np.unique(new[:, 0])) == new.shape[0]  # every block drawn, none repeated
+    bias = layer.bias.numpy()
+    assert np.all(old_bias == 0) and 0 < bias.std() <= 0.05 and np.abs(bias).max() <= 0.1 + 1e-7
+    again = _net(seed=4).get_layer("fc")
+    _weights.randomize(again, np.random.default_rng(5))
+    np.testing.assert_array_equal(again.kernel.numpy(), new)  # seeded
+    assert not np.array_equal(new, old)

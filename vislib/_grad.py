@@ -15,7 +15,9 @@ and use a compiled ``tf.function`` built once per model.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
+from typing import Iterator
 
 import keras
 import numpy as np
@@ -24,7 +26,7 @@ import tensorflow as tf
 from . import _checks, _graph
 from .profiles import CourseModel, as_course
 
-_guided: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyDictionary()
+_guided: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = _graph.model_registry()
 
 
 def top1(course: CourseModel, x: np.ndarray) -> np.ndarray:
@@ -159,6 +161,33 @@ def _positive_gradient(x):
     def grad(dy):
         return tf.nn.relu(dy)
     return tf.identity(x), grad
+
+
+@contextlib.contextmanager
+def temporary_traces() -> Iterator[None]:
+    """Forget the custom gradients registered while the block runs.
+
+    Traced inside a ``tf.function``, ``tf.custom_gradient`` (the guided gate
+    below, tf-keras-vis' guided ReLU) registers its gradient in TensorFlow's
+    global registry under a fresh name, and that entry holds the traced graph,
+    and with it every variable the graph read, for the life of the process.
+    For a temporary model (the copy :func:`vislib.metrics.randomization_sanity`
+    randomises) that is a whole copy of its weights, 528 MB for VGG16. Use
+    only around code that traces functions of temporary models alone: their
+    graphs cannot take gradients afterwards.
+    """
+    try:
+        from tensorflow.python.framework import ops
+        registry = ops._gradient_registry._registry
+        before = set(registry)
+    except (ImportError, AttributeError, TypeError):  # another TensorFlow: keep its entries
+        registry = None
+    try:
+        yield
+    finally:
+        if isinstance(registry, dict):
+            for name in [n for n in registry if n not in before and str(n).startswith("CustomGradient-")]:
+                del registry[name]
 
 
 class GuidedGate(keras.layers.Layer):

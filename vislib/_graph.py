@@ -21,7 +21,35 @@ import tensorflow as tf
 from keras import ops
 
 _SOFTMAX = keras.activations.get("softmax")
-_cache: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+_caches: list = []
+
+
+def model_registry() -> "weakref.WeakKeyDictionary":
+    """A per-model cache (weak on the model) that :func:`forget` clears.
+
+    Cached values (sub-models, compiled functions) refer to their model, so a
+    weak key alone never lets it go: a temporary model (the copy that
+    :func:`vislib.metrics.randomization_sanity` randomises) must be dropped
+    from every cache explicitly."""
+    registry: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    _caches.append(registry)
+    return registry
+
+
+def forget(model: keras.Model) -> None:
+    """Drop everything cached for ``model`` (sub-models, compiled functions),
+    and for the models derived from it (the guided-backpropagation copy), which
+    share its layers and so keep its weights alive."""
+    for registry in _caches:
+        try:
+            value = registry.pop(model, None)
+        except TypeError:
+            continue
+        if isinstance(value, keras.Model) and value is not model:
+            forget(value)
+
+
+_cache: "weakref.WeakKeyDictionary[keras.Model, dict]" = model_registry()
 
 
 def _model_cache(model: keras.Model) -> dict:

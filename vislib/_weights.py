@@ -19,7 +19,11 @@ This module does the same two jobs with one buffer per array:
   ``keras.applications``) the same way, with the same order-based matching as
   Keras' own loader.
 
-Everything here is plumbing for :mod:`vislib.profiles`; lessons never call it.
+:func:`clone` and :func:`randomize` give :func:`vislib.metrics.randomization_sanity`
+its copy of the model and the re-initialised layers on the same terms.
+
+Everything here is plumbing for :mod:`vislib.profiles` and
+:mod:`vislib.metrics`; lessons never call it.
 """
 
 from __future__ import annotations
@@ -189,3 +193,75 @@ def load_h5(model: keras.Model, path) -> None:
                     data.read_direct(values)
                     _give(var, values)
                     del values
+
+
+# --------------------------------------------------------------- copies
+_CHUNK = 2**21  # values per block when a large weight is read or drawn in pieces
+
+
+def _blocks(var) -> Iterator[np.ndarray]:
+    """The values of ``var``, flattened, in blocks of ``_CHUNK`` (views of
+    TensorFlow's buffer where it allows, never a whole copy)."""
+    flat = tf.reshape(tf.convert_to_tensor(var), [-1])
+    for start in range(0, int(flat.shape[0]), _CHUNK):
+        yield flat[start:start + _CHUNK].numpy()
+
+
+def clone(model: keras.Model) -> keras.Model:
+    """``keras.models.clone_model(model)`` with the same weights, at the cost
+    of one copy of them.
+
+    ``clone_model`` + ``set_weights(get_weights())`` holds three copies of
+    every weight at its peak (the fresh random initialisation with its scaled
+    draw, the list from ``get_weights`` and the converted assign): 5.5 GB for
+    VGG16 in lesson 12. Here the large kernels are built as zeros
+    (:func:`zero_init`) and each variable then receives the original's values
+    in place.
+
+    Raises:
+        ValueError: The copy's weights do not line up with the original's
+            (a model ``clone_model`` cannot rebuild faithfully).
+    """
+    with zero_init(LARGE):
+        copy = keras.models.clone_model(model)
+    if len(copy.weights) != len(model.weights):
+        raise ValueError(f"cannot copy model {model.name!r}: the clone has {len(copy.weights)} "
+                         f"weights, the model {len(model.weights)}")
+    for src, dst in zip(model.weights, copy.weights):
+        if tuple(src.shape) != tuple(dst.shape):
+            raise ValueError(f"cannot copy model {model.name!r}: weight {src.path} has shape "
+                             f"{tuple(src.shape)}, its copy {tuple(dst.shape)}")
+        dst.assign(src.value)
+    return copy
+
+
+def randomize(layer, rng: np.random.Generator) -> None:
+    """Replace each trainable weight of ``layer`` by a truncated normal
+    ``N(0, s^2)`` cut at ``2 s``, ``s`` the standard deviation of the weight's
+    current values (0.05 if they are constant) -- Adebayo et al. (2018)'s
+    re-initialisation. One new buffer per weight: the standard deviation is
+    accumulated block by block and the draw is made in float32 in place
+    (a float64 draw of VGG16's fc1 kernel alone would take 0.8 GB)."""
+    for var in layer.trainable_weights:
+        n, total, squares = 0, 0.0, 0.0
+        for block in _blocks(var):
+            b = block.astype(np.float64)
+            n, total, squares = n + b.size, total + float(b.sum()), squares + float(np.dot(b, b))
+        mean = total / max(n, 1)
+        std = float(np.sqrt(max(squares / max(n, 1) - mean * mean, 0.0))) or 0.05
+        shape = tuple(int(d) for d in var.shape)
+        values = _aligned_empty(shape)
+        flat = values.reshape(-1)
+        for start in range(0, flat.size, _CHUNK):
+            part = flat[start:start + _CHUNK]
+            rng.standard_normal(part.size, dtype=np.float32, out=part)
+            out = np.abs(part) > 2
+            while out.any():  # truncated, not clipped: redraw what falls outside (4.6 %)
+                part[out] = rng.standard_normal(int(out.sum()), dtype=np.float32)
+                out = np.abs(part) > 2
+        values *= np.float32(std)
+        if np.dtype(var.dtype) == np.float32:
+            _give(var, values)
+        else:
+            var.assign(values.astype(var.dtype))
+        del values

@@ -232,7 +232,7 @@ def _fused(layer) -> bool:
             and getattr(layer, "activation", None) not in (None, keras.activations.linear))
 
 
-_vis_models: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+_vis_models: "weakref.WeakKeyDictionary[keras.Model, dict]" = _graph.model_registry()
 
 
 def _unit_kind(course: CourseModel, layer: str | None) -> tuple[str, str, int]:

@@ -132,7 +132,7 @@ def guided_gradcam(model, images, target=None, layer: str | None = None,
 
 # ---- Grad-CAM++ and Score-CAM through tf-keras-vis ----
 
-_linear: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyDictionary()
+_linear: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = _graph.model_registry()
 
 
 class _LinearHead(keras.layers.Layer):

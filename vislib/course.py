@@ -24,6 +24,32 @@ def quiet() -> None:
     keras.utils.disable_interactive_logging()  # no Keras bars from tf-keras-vis' predict()
 
 
+def return_freed_memory() -> bool:
+    """Have glibc give large freed blocks back to the system at once.
+
+    By default glibc raises its mmap threshold as large blocks are freed, so
+    the big tensors of later passes come from the heap, and the heap keeps
+    what they free (with up to 8 arenas per core, one per busy thread). On
+    VGG16 that leaves 250-300 MB of freed tensors resident on top of what is
+    in use: a fixed 1 MB threshold and two arenas take a saliency pass's peak
+    from about 1780 to 1535 MB, for 5-15 % more time in gradient passes (fresh
+    pages are zeroed by the kernel). On MobileNetV2 the same setting costs
+    60 % of a gradient pass for 100 MB, so :func:`setup` uses it for heavy
+    models only. (Figures: ``benchmarks/ANALYSIS.md``.)
+
+    Returns:
+        Whether the setting took effect (False off glibc, e.g. on macOS).
+    """
+    import ctypes
+    import ctypes.util
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    m_mmap_threshold, m_arena_max = -3, -8  # <malloc.h>
+    return bool(mallopt(m_mmap_threshold, 1 << 20)) and bool(mallopt(m_arena_max, 2))
+
+
 def setup(model: str | None = None, seed: int = 0, weights: str | None = "imagenet"):
     """Prepare a lesson: quiet logs, seeds, plotting defaults, the model profile.
 
@@ -52,6 +78,8 @@ def setup(model: str | None = None, seed: int = 0, weights: str | None = "imagen
                          "axes.titley": 1.0})
     from .profiles import load_model
     course = load_model(model, weights=weights)
+    if course.heavy:  # VGG16: keep under Binder's 2 GB
+        return_freed_memory()
     print(course.summary_line())
     if fast():
         print(f"{FAST_ENV}=1: loops run on the short CI budget")

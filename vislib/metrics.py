@@ -20,13 +20,14 @@ Boxes are ``(x0, y0, x1, y1)`` in pixels of the map, ``x`` to the right,
 from __future__ import annotations
 
 import dataclasses
+import gc
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from . import _checks, _graph
+from . import _checks, _graph, _weights
 
 Box = tuple[int, int, int, int]
 BASELINES = ("zeros", "blur", "mean")
@@ -516,23 +517,14 @@ def weighted_layers(model) -> list[str]:
     return [layer.name for layer in net.layers if layer.trainable_weights]
 
 
-def _randomize(layer, rng: np.random.Generator) -> None:
-    """Replace a layer's trainable weights by a scale-matched truncated normal."""
-    for var in layer.trainable_weights:
-        old = np.asarray(var)
-        std = float(old.std()) or 0.05
-        new = np.clip(rng.standard_normal(old.shape), -2, 2) * std
-        var.assign(new.astype(old.dtype))
-
-
 def randomization_sanity(method: Callable, model, images, target=None,
                          layers: Sequence[str] | None = None, seed: int = 0,
                          **options) -> SanityResult:
     """Cascading model-parameter randomisation: does the map depend on the weights?
 
     Starting from the output, the weighted layers of a *copy* of the model
-    (``keras.models.clone_model`` + ``set_weights``; the caller's model is
-    never touched) are re-initialised one by one, top layer first, with a
+    (one copy of the weights, ``vislib._weights.clone``; the caller's model
+    is never touched) are re-initialised one by one, top layer first, with a
     truncated normal ``N(0, s^2)`` cut at ``2 s`` where ``s`` is the standard
     deviation of the layer's trained weights. After each checkpoint the map is
     recomputed for the same target and compared with the original:
@@ -565,8 +557,7 @@ def randomization_sanity(method: Callable, model, images, target=None,
         ValueError: A checkpoint that is not a weighted layer (the valid
             names are listed), ``method`` not callable, bad images or targets.
     """
-    import keras
-    from ._grad import resolve
+    from ._grad import resolve, temporary_traces
     if not callable(method):
         raise ValueError(f"method must be an explanation function such as vislib.gradcam; got {method!r}")
     course, x, t = resolve(model, images, target)
@@ -583,20 +574,25 @@ def randomization_sanity(method: Callable, model, images, target=None,
         if not list(layers):
             raise ValueError(f"layers is empty; valid choices: {weighted}")
         checkpoints = sorted(set(layers), key=weighted.index, reverse=True)
-    clone = keras.models.clone_model(course.model)
-    clone.set_weights(course.model.get_weights())
+    clone = _weights.clone(course.model)
     ccourse = dataclasses.replace(course, model=clone, weights=None)
     rng = np.random.default_rng(seed)
-    original = np.asarray(method(ccourse, x, t, **options), np.float32)
-    maps = [original]
-    done = 0
-    top_down = weighted[::-1]
-    for cp in checkpoints:
-        stop = top_down.index(cp) + 1
-        for name in top_down[done:stop]:
-            _randomize(clone.get_layer(name), rng)
-        done = max(done, stop)
-        maps.append(np.asarray(method(ccourse, x, t, **options), np.float32))
+    try:
+        with temporary_traces():  # the copy's traced graphs would keep its weights alive
+            original = np.asarray(method(ccourse, x, t, **options), np.float32)
+            maps = [original]
+            done = 0
+            top_down = weighted[::-1]
+            for cp in checkpoints:
+                stop = top_down.index(cp) + 1
+                for name in top_down[done:stop]:
+                    _weights.randomize(clone.get_layer(name), rng)
+                done = max(done, stop)
+                maps.append(np.asarray(method(ccourse, x, t, **options), np.float32))
+    finally:  # the copy's sub-models and compiled functions would keep it alive
+        _graph.forget(clone)
+        del ccourse, clone
+        gc.collect()  # they refer to it in cycles: free its weights now, not at some later cell
     maps = np.stack(maps)
     corr = np.array([[_spearman(original[i], m[i]) for i in range(len(x))] for m in maps], np.float32)
     return SanityResult(layers=["original"] + list(checkpoints), maps=maps, correlations=corr,
