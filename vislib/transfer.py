@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 import keras
 import numpy as np
 
-from . import _checks, _graph
+from . import _checks, _graph, _weights
 from ._config import budget
 from .profiles import CourseModel, as_course
 
@@ -148,9 +148,9 @@ def build(model, num_classes: int, base: str | None = None, head_units: int = 64
     _checks.choice(pooling, ["auto", "flatten", "avg"], "pooling")
     keras.utils.set_random_seed(seed)
     sub = keras.Model(course.model.inputs, course.model.get_layer(name).output, name="conv_stack")
-    stack = keras.models.clone_model(sub)  # new layers, new (random) weights
-    if pretrained:
-        stack.set_weights(sub.get_weights())
+    # new layers: the profile's weights copied in once (not set_weights(get_weights()), which
+    # holds three copies at its peak), or new random weights for the baseline
+    stack = _weights.clone(sub) if pretrained else keras.models.clone_model(sub)
     for layer in stack.layers:
         layer.trainable = not pretrained
     x = stack.outputs[0]

@@ -123,7 +123,7 @@ x0, y0, x1, y1 = boxes[i][0]
 mass = np.maximum(m, 0)
 fit_hand = mass[y0:y1, x0:x1].sum() / mass.sum()
 
-steps = 28 if offline else vislib.budget(8 if cm.heavy else 16, 8)   # one forward pass per step, map and image
+steps = 28 if offline else vislib.budget(6 if cm.heavy else 16, 8)   # one forward pass per step, map and image
 order = np.argsort(-m.ravel(), kind="stable")                  # most important pixel first
 counts = np.round(np.linspace(0, H * W, steps + 1)).astype(int)
 copies = np.repeat(images[i:i + 1], steps + 1, axis=0)
@@ -179,7 +179,7 @@ else:                                                        # a few checkpoints
     picks = np.unique(np.round(np.linspace(0, len(weighted) - 1, 4)).astype(int))
     checkpoints = [weighted[k] for k in picks]
     sanity_methods = ["saliency", "guided backprop", "Grad-CAM"]
-    sx = images[:vislib.budget(2, 1)]
+    sx = images[:1 if cm.heavy else vislib.budget(2, 1)]        # one photo on VGG16 (five maps per method)
 sanity = {name: metrics.randomization_sanity(METHODS[name], cm, sx, target[:len(sx)], layers=checkpoints)
           for name in sanity_methods}
 steps_names = sanity[sanity_methods[0]].layers
