@@ -12,8 +12,14 @@ def test_as_batch_shapes_and_copies():
     assert out.shape == (1, 4, 5, 3) and out.dtype == np.float32
     arr = np.ones((2, 4, 5, 3), np.float32)
     out = _checks.as_batch(arr, (4, 5, 3))
-    out[:] = 7
-    assert arr.max() == 1  # the caller's array is never modified
+    assert np.shares_memory(out, arr)  # float32 is not copied just to be read...
+    with pytest.raises(ValueError, match="read-only"):
+        out[:] = 7  # ...and cannot be written through
+    assert arr.max() == 1 and arr.flags.writeable  # the caller's array is never modified
+    ints = np.ones((2, 4, 5, 3), np.uint8)
+    out = _checks.as_batch(ints, (4, 5, 3))
+    out[:] = 7  # converted: a copy of its own
+    assert ints.max() == 1
     assert _checks.as_batch(np.zeros((2, 4, 5)), (4, 5, 1)).shape == (2, 4, 5, 1)
     assert _checks.as_batch([img, img], (4, 5, 3)).shape == (2, 4, 5, 3)
 

@@ -22,8 +22,9 @@ def as_batch(images, input_shape: Sequence[int | None] | None = None,
         name: Argument name used in error messages.
 
     Returns:
-        float32 array of shape (N, H, W, C), a copy (the caller's array is
-        never modified).
+        float32 array of shape (N, H, W, C): a converted copy, or for float32
+        input a read-only view (the caller's array is never modified, and
+        never copied just to be read).
 
     Raises:
         ValueError: Empty input, wrong rank, wrong size or channel count,
@@ -69,7 +70,11 @@ def as_batch(images, input_shape: Sequence[int | None] | None = None,
             raise ValueError(f"{name} are {got[0]}x{got[1]} but the model expects "
                              f"{want[0]}x{want[1]} (shape {arr.shape}); resize with "
                              "CourseModel.prepare() or vislib.load_image(path, size=...)")
-    arr = arr.astype(np.float32, copy=True)
+    if arr.dtype == np.float32:  # no copy (300 photos are 0.18 GB): a read-only view of the caller's array
+        arr = arr.view()
+        arr.flags.writeable = False
+    else:
+        arr = arr.astype(np.float32)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contain NaN or infinite values")
     if value_range is not None:
