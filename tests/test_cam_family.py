@@ -80,6 +80,25 @@ def test_scorecam_equals_its_formula_in_numpy(fashion_gap, fashion_data):
     np.testing.assert_allclose(vislib.scorecam(fashion_gap, x), hand, atol=2e-3)
 
 
+@pytest.mark.parametrize("max_n", [None, 8])
+def test_scorecam_equals_tf_keras_vis(fashion_gap, fashion_data, max_n):
+    """vislib computes Score-CAM in batches; tf-keras-vis' Scorecam (one image
+    per call: it picks the max_N maps for the whole call) is the reference."""
+    from tf_keras_vis.scorecam import Scorecam
+    from tf_keras_vis.utils.scores import CategoricalScore
+    x, _ = _items(fashion_data, 3, start=50)
+    course, xx, t = _grad.resolve(fashion_gap, x, None)
+    vis = Scorecam(linear_model(course.model), model_modifier=None, clone=False)
+    ref = []
+    for i in range(len(x)):
+        m = vis(CategoricalScore([int(t[i])]), np.asarray(course.preprocess(xx[i:i + 1])), penultimate_layer="conv3",
+                seek_penultimate_conv_layer=False, max_N=max_n, expand_cam=False, normalize_cam=False)
+        ref.append(np.asarray(m, np.float32).reshape(np.shape(m)[-2:]))
+    expected = vislib.normalize_map(resize_maps(np.stack(ref), (28, 28)))
+    got = vislib.scorecam(fashion_gap, x, layer="conv3", max_channels=max_n, batch_size=5)  # batches split the maps
+    np.testing.assert_allclose(got, expected, atol=2e-3)
+
+
 def test_on_a_trained_gap_model_the_family_agrees_with_gradcam_and_cam(fashion_gap, fashion_data):
     x, _ = _items(fashion_data, 8, start=100)
     gc = vislib.gradcam(fashion_gap, x)
