@@ -61,10 +61,12 @@ _vd.flowers = _fake_flowers
 CELL_MEMORY = r'''
 # benchmark only: the peak resident memory of every cell (VmHWM, reset before each cell)
 def _bench_vm(key):
+    """``key`` (VmHWM, VmRSS) of /proc/self/status in MB."""
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
+    raise OSError(f"no {key} in /proc/self/status")
 _BENCH_CELLS, _BENCH_CODE = [], [None]  # None: this cell, which is not measured
 def _bench_pre(info):
     lines = [ln for ln in (info.raw_cell or "").splitlines() if ln.strip() and not ln.startswith("#")]
@@ -92,13 +94,9 @@ def _peak_mb():
     # it keeps the RSS the forked launcher had before exec (the whole benchmark
     # process), which made a 300 MB kernel look like 3 GB.
     try:
-        with open("/proc/self/status") as _f:
-            for _line in _f:
-                if _line.startswith("VmHWM:"):
-                    return int(_line.split()[1]) / 1024
-    except OSError:
-        pass
-    return _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
+        return _bench_vm("VmHWM")  # from CELL_MEMORY, run in the first cell
+    except (OSError, NameError, TypeError):
+        return _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
 _cells = list(globals().get("_BENCH_CELLS", []))  # the lesson's cells (this one is not in yet)
 _out = {"peak_mb": max([_peak_mb()] + [c["peak_mb"] for c in _cells]), "widgets": [], "cell_memory": _cells}
 _sweep_start = _time.perf_counter()

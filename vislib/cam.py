@@ -266,6 +266,7 @@ def scorecam(model, images, target=None, layer: str | None = None, max_channels:
             or targets.
     """
     from scipy.ndimage import zoom
+    from scipy.special import softmax
     course, x, t = resolve(model, images, target)
     name = _default_layer(course, layer)
     channels = int(course.model.get_layer(name).output.shape[-1])
@@ -291,8 +292,6 @@ def scorecam(model, images, target=None, layer: str | None = None, max_channels:
             lo, hi = up.min(axis=(0, 1)), up.max(axis=(0, 1))
             masks = np.moveaxis((up - lo) / (hi - lo + eps), -1, 0)[..., None]   # (b, H, W, 1)
             _, z = logits_of(seed * masks)
-            z = np.asarray(z, np.float64)
-            p = np.exp(z - z.max(axis=1, keepdims=True))
-            weights[s:s + bs] = p[:, t[i]] / p.sum(axis=1)
+            weights[s:s + bs] = softmax(np.asarray(z, np.float64), axis=1)[:, t[i]]
         maps.append(np.maximum(a @ weights, 0))
     return _finish(np.stack(maps), course.input_size)

@@ -310,16 +310,11 @@ def _fractions(x: np.ndarray, steps: int) -> np.ndarray:
 
 
 def _end_probs(course, images: list[np.ndarray], t: np.ndarray, batch_size: int | None) -> list[np.ndarray]:
-    """The target's probability on each of ``images`` (whole batches): the
-    ends of every deletion and insertion curve, which no map changes (the
-    image itself, and the baseline with every pixel replaced)."""
-    import tensorflow as tf
-    from .occlusion import _prob_fn
-    run = _prob_fn(course)
-    bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
-    batch = np.concatenate(images).astype(np.float32)
-    out = np.concatenate([np.asarray(run(tf.constant(batch[k:k + bs]))) for k in range(0, len(batch), bs)])
+    """The target's probability on each of ``images``: the ends of every
+    deletion and insertion curve, which no map changes (the image itself, and
+    the baseline with every pixel replaced)."""
     n = len(t)
+    out = course.predict(np.concatenate(images), batch_size)
     return [out[k * n:(k + 1) * n][np.arange(n), t] for k in range(len(images))]
 
 
@@ -328,34 +323,26 @@ def _curves(course, x: np.ndarray, t: np.ndarray, maps: np.ndarray, steps: int, 
     """(N, steps + 1) probabilities of :func:`perturbation_curve`; only the
     ``steps - 1`` inner copies of each image go through the network, the two
     ends are ``ends = [p(image), p(baseline)]``."""
-    import tensorflow as tf
-    from .occlusion import _prob_fn  # the compiled forward pass occlusion uses, built once per model
     n, h, w, _c = x.shape
-    counts = np.round(np.linspace(0, h * w, steps + 1)).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    run = _prob_fn(course)
-    bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
     probs = np.empty((n, steps + 1), np.float32)
     p_image, p_base = ends
     probs[:, 0], probs[:, -1] = (p_image, p_base) if mode == "deletion" else (p_base, p_image)
-    inner = counts[1:-1]
-    per_chunk = max(1, (4 * bs) // max(len(inner), 1))  # images whose copies go through together
+    inner = np.round(np.linspace(0, h * w, steps + 1)).astype(np.int64)[1:-1]
+    if not len(inner):
+        return probs
+    rng = np.random.default_rng(seed)
+    bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
+    per_chunk = max(1, (4 * bs) // len(inner))  # images whose copies go through together
     for start in range(0, n, per_chunk):
         idx = range(start, min(n, start + per_chunk))
         copies = []
         for i in idx:
             rank = np.empty(h * w, np.int64)
             rank[_order(maps[i], rng)] = np.arange(h * w)
-            if not len(inner):
-                continue
             changed = (rank.reshape(h, w)[None] < inner[:, None, None])[..., None]
             src, dst = (base[i], x[i]) if mode == "deletion" else (x[i], base[i])
             copies.append(np.where(changed, src, dst))
-        if not copies:
-            continue
-        batch = np.concatenate(copies).astype(np.float32)
-        out = np.concatenate([np.asarray(run(tf.constant(batch[k:k + bs])))
-                              for k in range(0, len(batch), bs)])
+        out = course.predict(np.concatenate(copies), bs)
         for j, i in enumerate(idx):
             probs[i, 1:-1] = out[j * len(inner):(j + 1) * len(inner), t[i]]
     return probs
