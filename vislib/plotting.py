@@ -34,15 +34,43 @@ def normalize_map(heatmap: np.ndarray) -> np.ndarray:
     return out[0] if single else out
 
 
-def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+def clip_outliers(heatmap: np.ndarray, outlier_perc: float = 1.0) -> np.ndarray:
+    """Cap a map at its ``100 - outlier_perc`` percentile, for display.
+
+    Gradient maps of trained networks (saliency, guided backprop, guided
+    Grad-CAM) put their maximum on a few pixels; scaled to that maximum, the
+    rest of the map is drawn near zero and the overlay looks blank. Capping
+    the top ``outlier_perc`` percent of values, as captum's
+    ``visualize_image_attr(outlier_perc=2)`` does, shows the structure (the
+    cat's eyes, the cup's rims). Smooth maps (the CAM family) barely change.
+
+    Args:
+        heatmap: (H, W) map.
+        outlier_perc: Percent of the highest values capped, in [0, 50).
+
+    Returns:
+        float32 (H, W), the capped map.
+    """
+    if not 0.0 <= float(outlier_perc) < 50.0:
+        raise ValueError(f"outlier_perc={outlier_perc!r} is out of range; valid: 0 <= outlier_perc < 50")
+    m = np.asarray(heatmap, dtype=np.float32)
+    if outlier_perc == 0:
+        return m
+    return np.minimum(m, np.percentile(m, 100.0 - float(outlier_perc))).astype(np.float32)
+
+
+def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", outlier_perc: float = 1.0) -> np.ndarray:
     """Blend a heat map over an image.
 
     Args:
         image: (H, W), (H, W, 1) or (H, W, 3), uint8 or floats in [0, 1] / [0, 255].
-        heatmap: (h, w) map; resized to the image when sizes differ and
+        heatmap: (h, w) map; resized to the image when sizes differ, its top
+            ``outlier_perc`` percent capped (:func:`clip_outliers`) and
             normalised to [0, 1].
         alpha: Weight of the heat map, in [0, 1].
         cmap: Matplotlib colormap name.
+        outlier_perc: Percent of the highest map values drawn at full colour
+            (0 draws the raw maximum; gradient maps then look blank).
 
     Returns:
         uint8 RGB (H, W, 3).
@@ -65,7 +93,7 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray
     if hm.shape != img.shape[:2]:
         from .resize import resize_maps
         hm = resize_maps(hm[None], img.shape[:2])[0]
-    colored = mpl.colormaps[cmap](normalize_map(hm))[..., :3] * 255.0
+    colored = mpl.colormaps[cmap](normalize_map(clip_outliers(hm, outlier_perc)))[..., :3] * 255.0
     out = (1 - alpha) * img.astype(np.float32) + alpha * colored
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
@@ -258,7 +286,8 @@ def draw_boxes(ax, boxes, color: str = "lime", labels: Sequence[str] | None = No
 
 
 def plot_attributions(images, maps: Mapping[str, np.ndarray], titles: Sequence[str] | None = None,
-                      alpha: float = 0.5, cmap: str = "jet", size: float = 2.2, show_image: bool = True):
+                      alpha: float = 0.5, cmap: str = "jet", size: float = 2.2, show_image: bool = True,
+                      outlier_perc: float = 1.0):
     """Rows = images, columns = methods, each map overlaid on its image.
 
     Args:
@@ -269,6 +298,8 @@ def plot_attributions(images, maps: Mapping[str, np.ndarray], titles: Sequence[s
         cmap: Colormap.
         size: Inches per panel.
         show_image: Whether the first column shows the plain image.
+        outlier_perc: Percent of each map's highest values capped for
+            display (:func:`clip_outliers`).
 
     Returns:
         The Figure.
@@ -287,7 +318,7 @@ def plot_attributions(images, maps: Mapping[str, np.ndarray], titles: Sequence[s
             axes[i, 0].set_title(titles[i] if titles is not None else "image", fontsize=9)
             c = 1
         for j, (name, m) in enumerate(maps.items()):
-            axes[i, c + j].imshow(overlay(images[i], m[i], alpha=alpha, cmap=cmap))
+            axes[i, c + j].imshow(overlay(images[i], m[i], alpha=alpha, cmap=cmap, outlier_perc=outlier_perc))
             if i == 0 or not show_image:
                 axes[i, c + j].set_title(name, fontsize=9)
     for ax in axes.ravel():

@@ -190,13 +190,25 @@ class CourseModel:
         """``images`` as a checked float32 NHWC batch in display pixels."""
         return _checks.as_batch(images, self.input_shape, self.pixel_range, name)
 
-    def prepare(self, images) -> np.ndarray:
+    def prepare(self, images, crop: bool | None = None) -> np.ndarray:
         """Convert any image(s) to this model's input size and channels.
 
         Accepts one image or a list/batch; grayscale, RGB and RGBA; any size.
-        Returns float32 (N, H, W, C) in display pixels (0-255).
+        An image already at the input size is kept as it is.
+
+        Args:
+            images: One image or several.
+            crop: Centre-crop to the input's aspect ratio first, as ImageNet
+                networks are evaluated (:func:`vislib.data.center_crop`), instead
+                of squashing the whole image. Default: crop on ImageNet
+                profiles (1000 classes, RGB), squash otherwise.
+
+        Returns:
+            float32 (N, H, W, C) in display pixels (0-255).
         """
-        from .data import to_rgb_uint8, resize
+        from .data import center_crop, resize, to_rgb_uint8
+        if crop is None:
+            crop = self.channels == 3 and self.num_classes == 1000
         if isinstance(images, np.ndarray) and images.ndim == 4:
             images = list(images)
         elif not isinstance(images, (list, tuple)):
@@ -206,7 +218,8 @@ class CourseModel:
         out = []
         for im in images:
             rgb = to_rgb_uint8(np.asarray(im))
-            rgb = resize(rgb, self.input_size)
+            rgb = center_crop(rgb, self.input_size) if crop and rgb.shape[:2] != self.input_size \
+                else resize(rgb, self.input_size)
             if self.channels == 1:
                 rgb = np.round(rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
             out.append(rgb.astype(np.float32))
