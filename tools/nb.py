@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import ipywidgets as widgets
 import vislib
 
-cm = vislib.setup()  # the active model profile: VISLIB_MODEL, else vgg16 (offline: fashion_cnn)'''
+cm = vislib.setup()  # the active model profile: VISLIB_MODEL, else vgg16 (offline: efficientnet_lite0)'''
 
 
 def md(text: str) -> nbformat.NotebookNode:
