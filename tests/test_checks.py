@@ -51,3 +51,12 @@ def test_choice_and_range():
     for bad in (0, 6, 2.5, "3", True, float("nan")):
         with pytest.raises(ValueError, match="k"):
             _checks.in_range(bad, 1, 5, "k", integer=True)
+
+
+def test_claim_raises_only_on_measured_profiles(capsys):
+    assert vislib.claim("efficientnet_lite0", True, "holds") is True
+    with pytest.raises(AssertionError, match="claim failed on efficientnet_lite0: peak inside"):
+        vislib.claim("efficientnet_lite0", False, "peak inside")
+    assert vislib.claim("vgg16", False, "peak inside") is False  # a user's lesson goes on
+    out = capsys.readouterr().out
+    assert "✓ holds" in out and "✗ peak inside: not so on vgg16" in out

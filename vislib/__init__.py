@@ -28,7 +28,7 @@ _EXPORTS = {
     "setup": "course", "budget": "_config", "fast": "_config",
     "load_image": "data", "sample_images": "data", "fashion_mnist": "data", "flowers": "data",
     "examples": "data", "example_boxes": "data", "object_boxes": "data",
-    "explorer": "widgets", "check": "exercises",
+    "explorer": "widgets", "check": "exercises", "claim": "exercises",
     "overlay": "plotting", "show_images": "plotting", "plot_topk": "plotting",
     "plot_predictions": "plotting", "normalize_map": "plotting", "draw_boxes": "plotting",
     "tile": "plotting", "plot_tiles": "plotting",

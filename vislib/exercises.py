@@ -38,3 +38,43 @@ def check(answer, expected, tol: float = 1e-4, hint: str = "", name: str = "exer
         return False
     print(f"{name}: {'correct!' if ok else 'not quite.'}" + ("" if ok or not hint else f" Hint: {hint}"))
     return ok
+
+
+#: profiles on which the lessons' real-weight thresholds were measured (and CI checks them)
+MEASURED_ON = ("efficientnet_lite0",)
+
+
+def claim(course, ok, statement: str, measured_on=MEASURED_ON) -> bool:
+    """State a property the lesson's text relies on, and check it on the running profile.
+
+    Lessons say things like "Grad-CAM's peak falls inside the box on most
+    photos". Such a sentence is only true for some networks, so each lesson
+    checks it where it stands. On a profile whose thresholds were measured
+    (``measured_on``: the offline real network that CI runs) a false claim
+    raises ``AssertionError``, so CI fails; on another real-weight profile
+    (VGG16, MobileNetV2, ResNet50 downloaded by users, whose figures cannot be
+    measured offline) it prints that the claim did not hold here instead of
+    stopping the student's lesson.
+
+    Args:
+        course: The active :class:`vislib.CourseModel` (or its name).
+        ok: Whether the property holds (anything ``bool()`` accepts).
+        statement: The property in words, with the measured figures.
+        measured_on: Profile names on which a false claim is an error.
+
+    Returns:
+        ``bool(ok)``.
+
+    Raises:
+        AssertionError: ``ok`` is false on a profile in ``measured_on``.
+    """
+    name = course if isinstance(course, str) else getattr(course, "name", str(course))
+    ok = bool(ok)
+    if ok:
+        print(f"✓ {statement}")
+    elif name in measured_on:
+        raise AssertionError(f"claim failed on {name}: {statement}")
+    else:
+        print(f"✗ {statement}: not so on {name}. The threshold was measured on {', '.join(measured_on)}; "
+              "networks differ, so look at the figures above.")
+    return ok
