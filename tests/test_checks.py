@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import vislib
 from vislib import _checks
 
 
