@@ -37,7 +37,13 @@ def test_shape_dtype_range_and_class_dependence(method, fashion, fashion_data):
     other = method(fashion, x, target=(fashion.predict(x).argmax(1) + 5) % 10)
     assert not np.allclose(m, other)
     one = method(fashion, x[0])  # a single HWC image
-    np.testing.assert_allclose(one[0], m[0], atol=1e-4)
+    # The same image alone or in a batch of 6 runs through different float32 kernels (reduction order
+    # depends on the batch); Grad-CAM++ weighs positions by g^2 / (2 g^2 + sum A g^3), which cubes the
+    # gradients' ~1e-6 relative differences and divides by small sums. A freshly trained fashion_cnn gave
+    # 9.3e-4 on maps scaled to [0, 1] (issue 18). So: equal to a few 1e-3 of the range, and the same
+    # picture (a real batch mix-up, e.g. another image's map, would have r far below 0.999).
+    np.testing.assert_allclose(one[0], m[0], atol=5e-3)
+    assert np.corrcoef(one[0].ravel(), m[0].ravel())[0, 1] > 0.999
 
 
 def test_gradcam_plus_plus_equals_its_formula_in_numpy(fashion, fashion_data):
@@ -111,13 +117,57 @@ def test_gradient_free_scorecam_agrees_with_gradcam_plus_plus_on_the_trained_cnn
     assert _corr(vislib.scorecam(fashion, x), vislib.gradcam_plus_plus(fashion, x)).mean() > 0.3
 
 
-def test_max_channels_uses_fewer_maps_and_stays_valid(fashion, fashion_data):
+def _hand_scorecam(course, x, t, layer, k=None):
+    """Score-CAM restricted to each image's k maps of largest spatial variance (all when k is None),
+    written out independently: its own sub-model, ranking by standard deviation with tf.math.top_k
+    (as tf-keras-vis does), bilinear upsampling, one masked copy per map."""
+    import tensorflow as tf
+    from scipy.ndimage import zoom
+    sub = keras.Model(course.model.inputs, course.model.get_layer(layer).output)
+    lin = linear_model(course.model)
+    seed = np.asarray(course.preprocess(x), np.float32)
+    acts = np.asarray(sub(seed, training=False))
+    H, W = course.input_size
+    out = []
+    for i in range(len(x)):
+        a = acts[i]
+        if k is not None:
+            _, idx = tf.math.top_k(tf.math.reduce_std(a, axis=(0, 1)), k)
+            a = a[..., np.asarray(idx)]
+        up = zoom(a, (H / a.shape[0], W / a.shape[1], 1), order=1, mode="nearest")
+        lo, hi = up.min(axis=(0, 1)), up.max(axis=(0, 1))
+        masks = np.moveaxis((up - lo) / (hi - lo + keras.config.epsilon()), -1, 0)[..., None]
+        z = np.asarray(lin(seed[i][None] * masks), np.float64)
+        p = np.exp(z - z.max(1, keepdims=True))
+        out.append(np.maximum(a @ (p[:, t[i]] / p.sum(1)), 0))
+    return vislib.normalize_map(resize_maps(np.stack(out), (H, W)))
+
+
+def test_max_channels_all_equals_full_scorecam_and_k_equals_the_top_k_variance_maps(fashion, fashion_data):
     x, _ = _items(fashion_data, 3)
-    full = vislib.scorecam(fashion, x)
-    few = vislib.scorecam(fashion, x, max_channels=4)
-    assert few.shape == full.shape and np.isfinite(few).all() and few.min() >= 0
-    assert not np.allclose(few, full)
-    np.testing.assert_allclose(vislib.scorecam(fashion, x, max_channels=64), full, atol=1e-5)  # = all 64
+    course, xx, t = _grad.resolve(fashion, x, None)
+    layer = fashion.last_conv  # 64 maps
+    full = vislib.scorecam(fashion, x, max_channels=None)
+    np.testing.assert_allclose(full, _hand_scorecam(course, xx, t, layer), atol=2e-3)
+    np.testing.assert_allclose(vislib.scorecam(fashion, x, max_channels=64), full, atol=1e-5)   # N = all
+    np.testing.assert_allclose(vislib.scorecam(fashion, x), full, atol=1e-5)  # "auto": 64 <= 128 maps, all
+    for k in (4, 16):
+        few = vislib.scorecam(fashion, x, max_channels=k)
+        np.testing.assert_allclose(few, _hand_scorecam(course, xx, t, layer, k), atol=2e-3)
+        assert not np.allclose(few, full, atol=1e-2)  # the restriction changes the map
+    # the rule is the spatial variance, not the channel order: the first k maps give another map
+    acts = vislib.activations(fashion, xx, layer)[layer]
+    assert not all(set(np.argsort(-a.var(axis=(0, 1)))[:4]) == {0, 1, 2, 3} for a in acts)
+
+
+def test_max_channels_auto_caps_wide_layers(mobilenet_random, fashion):
+    from vislib.cam import SCORECAM_AUTO_MAPS, scorecam_channels
+    assert SCORECAM_AUTO_MAPS == 128
+    assert scorecam_channels(fashion) == 64 == scorecam_channels(fashion, max_channels=None)
+    assert scorecam_channels(mobilenet_random) == 128                      # out_relu: 1280 maps
+    assert scorecam_channels(mobilenet_random, max_channels=None) == 1280
+    assert scorecam_channels(mobilenet_random, "block_2_add") == 24        # narrow layers: all of them
+    assert scorecam_channels(mobilenet_random, max_channels=2.0) == 2
 
 
 def test_the_callers_model_is_never_modified(fashion, fashion_data):
@@ -174,6 +224,12 @@ def test_bad_input_raises_value_errors_that_name_the_choices(fashion, fashion_da
             method(fashion, x, target=10)
         with pytest.raises(ValueError, match="28x28"):
             method(fashion, np.zeros((1, 32, 32, 1), "float32"))
-    for bad in (0, 65, 2.5):
-        with pytest.raises(ValueError, match="max_channels"):
+    # bad N: the message names the value and the valid range (N > channels is an error, as in tf-keras-vis)
+    for bad, says in [(0, r"max_channels=0 is out of range; valid: 1 <= max_channels <= 64"),
+                      (-1, r"max_channels=-1 is out of range; valid: 1 <= max_channels <= 64"),
+                      (65, r"max_channels=65 is out of range; valid: 1 <= max_channels <= 64"),
+                      (2.5, r"whole number in \[1, 64\]; got 2.5"),
+                      (True, r"number in \[1, 64\]; got True"),
+                      ("all", r"unknown max_channels 'all'; valid choices: None .*'auto'.*\[1, 64\]")]:
+        with pytest.raises(ValueError, match=says):
             vislib.scorecam(fashion, x, max_channels=bad)

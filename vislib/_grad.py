@@ -195,7 +195,8 @@ class GuidedGate(keras.layers.Layer):
 
     Placed right after a ReLU, whose own backward pass keeps only positive
     inputs, it yields the guided-backpropagation rule of Springenberg et al.
-    (2015): ``R_in = (z > 0) * max(R_out, 0)``.
+    (2015): ``R_in = (z > 0) * max(R_out, 0)``; after a ReLU6, whose backward
+    pass also stops where it saturates, ``R_in = (0 < z < 6) * max(R_out, 0)``.
     """
 
     def call(self, x):

@@ -63,7 +63,9 @@ def guided_backprop(model, images, target=None, reduce: str | None = "max",
 
     Computed on a copy of the model that shares its weights and gates the
     gradient after every ReLU (``vislib._grad.guided_model``); the caller's
-    model is never modified.
+    model is never modified. A ReLU6 (MobileNetV2, EfficientNet-Lite) gets the
+    same gate: the gradient passes where its input lies in (0, 6) and the
+    gradient is positive (the tests compare it with the rule written out).
 
     Args and returns as :func:`saliency`.
     """
