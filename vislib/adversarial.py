@@ -30,8 +30,10 @@ def _loss_grad_fn(course: CourseModel):
     if key not in cache:
         run = _graph.forward(course.model)
         preprocess = course.preprocess
+        # any batch size, one trace (a second trace of EfficientNet-Lite0 costs seconds)
+        signature = [tf.TensorSpec((None, *course.input_shape), tf.float32), tf.TensorSpec((None,), tf.int64)]
 
-        @tf.function(reduce_retracing=True)
+        @tf.function(input_signature=signature)
         def grad(x, y):
             with tf.GradientTape() as tape:
                 tape.watch(x)
