@@ -281,3 +281,40 @@ def test_agreement_matrix_equals_pairwise_agreement():
             np.testing.assert_allclose(mat[i, j], np.mean(metrics.agreement(maps[a], maps[b]).spearman), atol=1e-5)
     with pytest.raises(ValueError):
         metrics.agreement_matrix({"a": base, "b": base[:2]})
+
+
+# ------------------------------------------------------- on real ImageNet weights
+def _labelled(lite0_photos):
+    images, labels, names, boxes = lite0_photos
+    keep = np.flatnonzero(labels >= 0)
+    return images[keep], [boxes[i] for i in keep]
+
+
+def test_insertion_tells_gradcam_from_a_random_map_on_real_weights(lite0, lite0_photos):
+    """Properties only a trained network has (lesson 12 states them): inserting
+    Grad-CAM's top pixels into the blurred photo brings the class back far
+    faster than inserting random ones (measured: mean AUC 0.31 vs 0.13 over
+    the five labelled photos at 8 steps), and its mass sits in the box more
+    than a uniform map's (0.80 vs the box share 0.66)."""
+    x, boxes = _labelled(lite0_photos)
+    t = lite0.predict(x).argmax(1)
+    gc = vislib.gradcam(lite0, x, t)
+    rnd = np.random.default_rng(0).random(gc.shape).astype(np.float32)
+    res = metrics.evaluate(lite0, x, {"Grad-CAM": gc, "random": rnd}, boxes, t, steps=8)
+    assert res["Grad-CAM"]["insertion_auc"].mean() > 1.5 * res["random"]["insertion_auc"].mean()
+    share = np.mean([metrics.box_mask(b, x.shape[1:3]).mean() for b in boxes])
+    assert abs(res["random"]["roi_fit"].mean() - share) < 0.03       # a uniform map scores the box share
+    assert res["Grad-CAM"]["roi_fit"].mean() > share + 0.08
+
+
+def test_sanity_check_on_real_weights_gradcam_changes_guided_backprop_does_not(lite0, lite0_photos):
+    """Adebayo et al. 2018 on a trained ImageNet network: randomising only the
+    output layer destroys Grad-CAM's map (measured mean rho 0.11 over the five
+    labelled photos) and leaves guided backprop's as it was (1.00)."""
+    x, _ = _labelled(lite0_photos)
+    t = lite0.predict(x).argmax(1)
+    gbp = metrics.randomization_sanity(vislib.guided_backprop, lite0, x, t, layers=["predictions"])
+    gc = metrics.randomization_sanity(vislib.gradcam, lite0, x, t, layers=["predictions"])
+    assert gbp.layers == gc.layers == ["original", "predictions"]
+    assert gbp.correlations[1].min() > 0.95
+    assert gc.mean[1] < 0.5
