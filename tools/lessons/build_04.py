@@ -52,11 +52,13 @@ if cm.channels == 1:
     images, labels = xt[:n, ..., None].astype(np.float32), yt[:n]
     print(f"searching {n} Fashion-MNIST test images")
 else:
-    # few photos ship with the course, so we add flipped copies and four zoomed-in quarters of each
-    photos, _, _ = vislib.examples(cm, 6)
+    # few photos ship with the course, so we add mirror images and zoomed-in quarters of each
+    photos, _, _ = vislib.examples(cm, 6)           # centre-cropped, as ImageNet networks are evaluated
     h, w = cm.input_size
     corners = [(y, x) for y in (0, h // 2) for x in (0, w // 2)][:vislib.budget(4, 1)]
-    quarters = [cm.prepare(photos[:, y:y + h // 2, x:x + w // 2]) for y, x in corners]
+    # crop=False: a quarter is already square, so it is enlarged whole (the default centre crop of
+    # ImageNet profiles would cut away its border, and the quarters would no longer tile the photo)
+    quarters = [cm.prepare(photos[:, y:y + h // 2, x:x + w // 2], crop=False) for y, x in corners]
     images = np.concatenate([photos, photos[:, :, ::-1]] + quarters)
     labels = None
     print(f"searching {len(images)} images: {len(photos)} photos, their mirror images and zoomed quarters")
@@ -93,13 +95,31 @@ for name in layers:
     print(f"{name:>20}: field {field_by_hand(cm.model, name)[0]:>3} px, jump {field_by_hand(cm.model, name)[1]}")
 """),
     md(r"""
+The field grows by $(k - 1)$ jumps per layer and the jump multiplies at every stride, so
+it grows fastest near the top. Every conv layer of the network, in order, against the
+image size (dashed):
+"""),
+    code(r"""
+H = cm.input_size[0]
+fields = [vislib.receptive_field(cm, l).size[0] for l in cm.conv_layers]
+fig, ax = plt.subplots(figsize=(6, 2.6))
+ax.plot(fields, "o-", ms=3)
+ax.axhline(H, color="k", ls="--", lw=1, label=f"image, {H} px")
+ax.set_xlabel("conv layer (in order)"); ax.set_ylabel("receptive field (px)"); ax.legend(fontsize=8)
+plt.tight_layout(); plt.show()
+larger = [l for l, f in zip(cm.conv_layers, fields) if f > H]
+print(f"{len(larger)} of {len(fields)} conv layers have a field larger than the {H}-px image"
+      + (f", the first {larger[0]} ({fields[cm.conv_layers.index(larger[0])]} px)" if larger else ""))
+"""),
+    md(r"""
 **The patches.** Run the images through the network once, take the strongest position
 in each image for one unit of the middle layer, keep the nine best images and cut out
 the field of each.
 """),
     code(r"""
 mid = layers[1]
-acts = vislib.activations(cm, images, mid)[mid]                   # (N, h, w, channels)
+acts_all = vislib.activations(cm, images, layers)                 # one pass for all three layers
+acts = acts_all[mid]                                             # (N, h, w, channels)
 unit = int(np.argmax(acts.max(axis=(0, 1, 2))))                  # the channel with the strongest response
 a = acts[..., unit].reshape(len(images), -1)
 best_pos = a.argmax(axis=1)                                      # each image's strongest position
@@ -152,41 +172,130 @@ plt.show()
     md(r"""
 ### From edges to parts
 
-One scan per layer serves every channel (`channel="all"`). For each layer we show the
-three channels whose top patches respond most strongly. Early units see a few pixels
-and respond to an edge or a blob of one colour; middle units see textures and simple
-shapes; late units see large parts of an object.
+One scan per layer serves every channel (`channel="all"`); the activations computed
+above serve all three layers. For each layer we show the three channels whose top
+patches respond most strongly. A first-layer unit sees a few pixels, so all it can
+respond to is a colour, a contrast or an edge; a middle unit's field holds a texture or
+a part of an object (on the photos: an eye, a cup's rim, the emblem on a suit; on the
+28-px clothes an 8-px field holds a corner or a stretch of the item's outline).
+
+When the field is larger than the image, the "patch" would be the whole image inside a
+frame of padding (EfficientNet-Lite0's top layer: 851 px, of which 224 are image). Such
+a unit sees everything, so cutting out its field shows nothing about *where*. For those
+layers we draw the whole image instead and mark the unit's cell on the layer's grid
+(one jump wide, centred on its field).
 """),
     code(r"""
-scans = {mid: vislib.max_activating_patches(cm, mid, "all", images, k=9, maps=acts)}   # layer -> {channel: patches}
-# (the expensive part, computed once per layer; the middle layer reuses the activations above)
+scans = {l: vislib.max_activating_patches(cm, l, "all", images, k=9, maps=acts_all[l]) for l in layers}
+# layer -> {channel: patches}, from the activations computed once above
 
 def scan(layer):
-    if layer not in scans:
-        scans[layer] = vislib.max_activating_patches(cm, layer, "all", images, k=9)
     return scans[layer]
+
+def show_patches(patches, rf, fig=None, title=None):
+    if rf.size[0] < rf.input_size[0] or rf.size[1] < rf.input_size[1]:
+        return vislib.plot_patches(patches, fig=fig, title=title)
+    fig = fig or plt.figure(figsize=(3.6, 3.9))      # field larger than the image: whole image + the unit's cell
+    axes = fig.subplots(3, 3)
+    for ax, p in zip(axes.ravel(), patches):
+        ax.imshow(p.image.astype("uint8").squeeze(), cmap="gray", vmin=0, vmax=255)
+        y0, y1, x0, x1 = box(rf, *p.position, clip=False)
+        cy, cx, half = (y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2, rf.jump[0] / 2
+        vislib.draw_boxes(ax, [(cx - half, cy - half, cx + half, cy + half)], lw=1.5)
+        ax.set_title(f"{p.value:.2f} (#{p.image_index})", fontsize=7)
+    for ax in axes.ravel():
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
 
 for layer in layers:
     by_channel = scan(layer)
     strongest = sorted(by_channel, key=lambda c: -np.mean([p.value for p in by_channel[c]]))[:3]
-    size = vislib.receptive_field(cm, layer).size
+    rf_l = vislib.receptive_field(cm, layer)
     fig = plt.figure(figsize=(10, 3.6))
     for sub, c in zip(fig.subfigures(1, 3), strongest):
-        vislib.plot_patches(by_channel[c], fig=sub, title=f"unit {c}")
-    fig.suptitle(f"{layer}: receptive field {size[0]}x{size[1]} px", y=1.04)
+        show_patches(by_channel[c], rf_l, fig=sub, title=f"unit {c}")
+    fig.suptitle(f"{layer}: receptive field {rf_l.size[0]}x{rf_l.size[1]} px", y=1.04)
     plt.show()
+"""),
+    md(r"""
+### A field larger than the image
+
+Does a unit whose field covers the whole image then look everywhere equally? The field
+is only an upper bound: it says which pixels *can* change the unit. How much each pixel
+*does* change it is the gradient $\partial a / \partial x$. Luo et al. (2016) call the
+region where this gradient is large the **effective receptive field** and found it
+roughly Gaussian and far smaller than the theoretical field. We compute it for two
+units of `cm.last_conv` (the last block's activated output, the layer CAM explains in
+lesson 08): the one in the centre of its grid and the one in the top-left corner. A
+unit here is one grid position, all channels summed; the map is $|\partial a / \partial x|$
+summed over the colour channels, normalised per image and averaged over six images.
+"""),
+    code(r"""
+import keras
+import tensorflow as tf
+
+probe_layer = cm.last_conv
+rf_top = vislib.receptive_field(cm, probe_layer)
+probe = images[:6]                                             # the six photos (offline: six clothes)
+to_layer = keras.Model(cm.model.inputs, cm.model.get_layer(probe_layer).output)
+
+def unit_gradient(i, j):
+    # |d (sum over channels of unit (i, j)) / d pixel|, summed over colours, each image's map summing to 1
+    x = tf.convert_to_tensor(probe)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        a = to_layer(cm.preprocess(x), training=False)
+        s = tf.reduce_sum(a[:, i, j, :])
+    g = np.abs(tape.gradient(s, x).numpy()).sum(-1)
+    return g / g.sum(axis=(1, 2), keepdims=True)
+
+gh, gw = rf_top.map_size
+units = {"centre": (gh // 2, gw // 2), "top-left corner": (0, 0)}
+erf = {name: unit_gradient(*pos) for name, pos in units.items()}
+half_h, half_w = H // 2, cm.input_size[1] // 2
+corner_share = erf["top-left corner"][:, :half_h, :half_w].sum(axis=(1, 2))   # gradient mass in the top-left quarter
+yy, xx = np.mgrid[:H, :cm.input_size[1]]
+corner_centroid = np.array([((m * yy).sum(), (m * xx).sum()) for m in erf["top-left corner"]])
+print(f"{probe_layer}: field {rf_top.size[0]} px on a {H}-px image, grid {gh}x{gw}, jump {rf_top.jump[0]} px")
+print("top-left unit: share of its gradient in the image's top-left quarter", np.round(corner_share, 2),
+      "(the quarter is 25% of the image)")
+print("top-left unit: centre of mass of its gradient (row, col)", corner_centroid.round().astype(int).tolist())
+
+fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
+axes[0].imshow(probe[0].astype("uint8").squeeze(), cmap="gray"); axes[0].set_title("one of the images", fontsize=9)
+for ax, (name, (i, j)) in zip(axes[1:], units.items()):
+    ax.imshow(vislib.plotting.clip_outliers(erf[name].mean(0)), cmap="inferno")
+    y0, y1, x0, x1 = box(rf_top, i, j, clip=False)
+    cy, cx, half = (y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2, rf_top.jump[0] / 2
+    vislib.draw_boxes(ax, [(cx - half, cy - half, cx + half, cy + half)], lw=1.5)
+    ax.set_title(f"unit {(i, j)}: |gradient|", fontsize=9)
+for ax in axes: ax.axis("off")
+plt.tight_layout(); plt.show()
+"""),
+    md(r"""
+The green square is the unit's own cell on the grid. On EfficientNet-Lite0 the centre
+unit's gradient is spread over the middle of the image, and the corner unit's gradient
+sits in the top-left part of the image, although both units' fields (851 px) reach far
+beyond the image on every side. Measured on the six photos: the corner unit puts 52-74 % of its
+gradient into the top-left quarter (25 % of the image), and its centre of mass lies in
+that quarter on every photo. So the 7x7 grid of the top layer still says *where*: that
+is what lets CAM (lesson 08) localise objects with it. The check below asks for at least
+40 % on every photo, a margin of 12 points under the weakest photo.
 """),
     md(r"""
 ## Explore
 
-Choose a layer (one scan, then cached) and a unit (a lookup). The unit number wraps
+Choose a layer and a unit (both lookups in the scans above). The unit number wraps
 around when it is larger than the layer's channel count.
 """),
     code(r"""
 def show_unit(layer, unit):
     by_channel = scan(layer)
     c = unit % len(by_channel)
-    vislib.plot_patches(by_channel[c], title=f"{layer}, unit {c}: field {vislib.receptive_field(cm, layer).size[0]} px")
+    rf_l = vislib.receptive_field(cm, layer)
+    show_patches(by_channel[c], rf_l, title=f"{layer}, unit {c}: field {rf_l.size[0]} px")
     plt.show()
 
 max_units = max(int(cm.model.get_layer(l).output.shape[-1]) for l in layers)
@@ -203,10 +312,15 @@ vislib.explorer(show_unit, heavy=("layer",),
   activation at that position, and blacking out every pixel *outside* the field leaves
   it unchanged (those pixels cannot reach the unit).
 - The field grows with depth, and so does what a patch can show.
+- No pixel outside a unit's field has any gradient; inside a field larger than the
+  image, the gradient still concentrates around the unit's own place (with ImageNet
+  weights: the top-left unit of the last layer draws most of its gradient from the
+  image's top-left quarter).
 - The first layer is a template matcher (lesson 01): the average of a unit's top
   patches looks like its kernel, so the two correlate positively for most units.
 """),
     code(r"""
+strongest, masked = [], []
 for layer in layers:
     rf_l = vislib.receptive_field(cm, layer)
     by_channel = scan(layer)
@@ -216,14 +330,27 @@ for layer in layers:
         values = [p.value for p in ps]
         assert values == sorted(values, reverse=True)
     p = by_channel[0][0]
-    again = vislib.activations(cm, images[p.image_index], layer)[layer][0]
-    assert np.isclose(again[(*p.position, 0)], p.value, rtol=1e-4, atol=1e-4)
-    # only the pixels inside the field matter
-    y0, y1, x0, x1 = box(rf_l, *p.position)
-    masked = np.zeros_like(images[p.image_index])
-    masked[y0:y1, x0:x1] = images[p.image_index, y0:y1, x0:x1]
-    kept = vislib.activations(cm, masked, layer)[layer][0]
-    assert np.isclose(kept[(*p.position, 0)], p.value, rtol=1e-3, atol=1e-3)
+    strongest.append(p)
+    y0, y1, x0, x1 = box(rf_l, *p.position)                       # only the pixels inside the field matter:
+    m = np.zeros_like(images[p.image_index])                      # black out everything else
+    m[y0:y1, x0:x1] = images[p.image_index, y0:y1, x0:x1]
+    masked.append(m)
+# one pass for all layers: the images again (the same values) and their masked copies (unchanged values)
+rerun = vislib.activations(cm, np.stack([images[p.image_index] for p in strongest] + masked), layers)
+for k, (layer, p) in enumerate(zip(layers, strongest)):
+    assert np.isclose(rerun[layer][k][(*p.position, 0)], p.value, rtol=1e-4, atol=1e-4)
+    assert np.isclose(rerun[layer][len(layers) + k][(*p.position, 0)], p.value, rtol=1e-3, atol=1e-3)
+
+# the gradient of the corner unit vanishes outside its field (exact on every network)
+y0, y1, x0, x1 = box(rf_top, 0, 0)
+outside = erf["top-left corner"].copy()
+outside[:, y0:y1, x0:x1] = 0
+assert outside.max() < 1e-6, outside.max()
+if cm.real_imagenet:   # measured on EfficientNet-Lite0: 0.52-0.74 of the gradient in the quarter, centroids <= 83 px
+    vislib.claim(cm, (corner_share >= 0.40).all() and (corner_centroid < H / 2).all(),
+                 f"the top-left unit of {probe_layer} (field {rf_top.size[0]} px) draws at least 40% of its gradient "
+                 f"from the image's top-left quarter on every image (here {corner_share.min():.0%}-"
+                 f"{corner_share.max():.0%}) and its centre of mass lies in that quarter")
 
 sizes = [vislib.receptive_field(cm, l).size[0] for l in layers]
 assert sizes == sorted(sizes) and sizes[0] < sizes[-1], sizes
@@ -264,9 +391,12 @@ vislib.check(answer_3, scan(layers[1])[0][0].image_index, hint="scan(layers[1])[
 - Max-activating patches are the top-$k$ activations of one channel over a dataset,
   each cut to the unit's field; they are real data, so they show what a unit responds
   to without any optimisation (compare lesson 11, which *synthesises* such inputs).
-- With depth the field grows and units respond to larger, more meaningful structures.
-  A patch shows *where* the unit looked, not *which* pixels in it mattered: the
-  influence inside the field is concentrated in its centre (the "effective" field).
+- With depth the field grows and units respond to larger structures; near the top of
+  an ImageNet network it is larger than the image (EfficientNet-Lite0: 851 px for a
+  224-px image), and a patch is the whole image.
+- A patch shows *where* the unit looked, not *which* pixels in it mattered: the
+  gradient inside the field concentrates around the unit's centre (the "effective"
+  field, Luo et al. 2016), so even the top layer's grid keeps the image's layout.
 
 ## References
 - Zeiler, M. D., & Fergus, R. (2014). Visualizing and Understanding Convolutional Networks. ECCV.
