@@ -134,3 +134,25 @@ def test_pca_of_wide_data_matches_scikit_learn_up_to_sign():
     signs = np.sign((ours * ref).sum(axis=0))
     assert ours.shape == (40, 5) and ours.dtype == np.float32
     np.testing.assert_allclose(ours, ref * signs, atol=1e-3 * np.abs(ref).max())
+
+
+def test_tsne_runs_on_one_openmp_thread_and_restores_the_limit(monkeypatch):
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_info
+
+    def openmp_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"]
+
+    before = openmp_threads()
+    seen = []
+    fit = TSNE.fit_transform
+
+    def spy(self, X, *args, **kwargs):
+        seen.append(openmp_threads())
+        return fit(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(TSNE, "fit_transform", spy)
+    x, _ = _blobs(n_per=10)
+    vislib.embed(x, perplexity=5)
+    assert seen and seen[0] and all(n == 1 for n in seen[0])   # inside t-SNE: one thread
+    assert openmp_threads() == before               # the caller's setting is back

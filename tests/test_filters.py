@@ -91,3 +91,34 @@ def test_snapshots_follow_training_and_gif_has_all_frames(tmp_path):
         bad = vislib.FilterSnapshots("nope")
         bad.set_model(model)
         bad.on_train_begin()
+
+
+def test_dead_filter_is_drawn_flat_not_as_stretched_noise():
+    model = tiny_cnn(size=8, channels=3, classes=2)
+    conv = model.get_layer("conv1")
+    kernel, bias = conv.get_weights()
+    kernel[..., 1] *= 1e-9                       # filter 1: rounding noise only, like a dead filter
+    kernel[..., 2] = 0.0                         # filter 2: exactly zero
+    conv.set_weights([kernel, bias])
+    k = vislib.filters(model, "conv1")
+    assert np.all(k[1] == 0.5) and np.all(k[2] == 0.5)
+    for live in (0, 3):                          # the others keep their full contrast
+        assert k[live].min() == 0 and np.isclose(k[live].max(), 1)
+    raw = vislib.filters(model, "conv1", normalize=False)
+    np.testing.assert_array_equal(raw[1], np.transpose(kernel, (3, 0, 1, 2))[1])  # raw weights untouched
+    kernel[..., 1] *= 1e6                        # 1e-3 of the others: small, but a real filter
+    conv.set_weights([kernel, bias])
+    assert np.isclose(vislib.filters(model, "conv1")[1].max(), 1)
+
+
+def test_efficientnet_lite0_stem_filters(lite0):
+    raw = vislib.filters(lite0, normalize=False)                 # stem_conv: (32, 3, 3, 3), RGB
+    assert raw.shape == (32, 3, 3, 3)
+    span = np.ptp(raw.reshape(32, -1), axis=1)
+    dead = span < 1e-5 * span.max()
+    assert dead.sum() == 4                       # the real weights hold 4 all-zero filters
+    k = vislib.filters(lite0)
+    assert np.all(k[dead] == 0.5)
+    assert np.allclose(k[~dead].min(axis=(1, 2, 3)), 0) and np.allclose(k[~dead].max(axis=(1, 2, 3)), 1)
+    dw = vislib.filters(lite0, "block1a_dwconv")                 # depthwise: one input channel per filter
+    assert dw.shape == (32, 3, 3, 1)

@@ -73,7 +73,8 @@ def embed(features, method: str = "tsne", n_components: int = 2, perplexity: flo
 
     ``pca``: the top principal components (deterministic). ``tsne``: PCA to
     ``pca_dims`` first (faster, less noisy; van der Maaten & Hinton 2008
-    section 5), then t-SNE with PCA initialisation.
+    section 5), then t-SNE with PCA initialisation, on one OpenMP thread
+    (on 2 shared cores the threaded gradient loop is slower, not faster).
 
     Args:
         features: (N, D) array, one vector per image.
@@ -110,7 +111,13 @@ def embed(features, method: str = "tsne", n_components: int = 2, perplexity: flo
             f = _pca(f, k)
     tsne = TSNE(n_components=int(n_components), perplexity=float(perplexity), init="pca",
                 learning_rate="auto", random_state=seed, max_iter=int(max_iter))
-    return tsne.fit_transform(f).astype(np.float32)
+    # One thread: scikit-learn's Barnes-Hut gradient is an OpenMP loop, and on a shared
+    # 2-core machine (CI, Binder, a laptop running the kernel's TensorFlow threads) its
+    # threads wait on each other at every iteration. Measured on 100-1000 Fashion-MNIST
+    # vectors: 0.5-9 s on one thread against 2-37 s on two.
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return tsne.fit_transform(f).astype(np.float32)
 
 
 def _unit_rows(f: np.ndarray) -> np.ndarray:

@@ -45,12 +45,21 @@ def _kernel(layer) -> tuple[np.ndarray, str]:
     return k.astype(np.float32), kind
 
 
+#: a filter whose weights span less than this fraction of the layer's widest filter is drawn
+#: flat grey: it is dead (all weights ~0), and stretching its rounding noise to full contrast
+#: would draw a pattern that is not there. EfficientNet-Lite0's stem has 4 such filters of 32,
+#: with weights below 1e-7 where the others reach about 1.
+DEAD_SPAN = 1e-5
+
+
 def _normalize_filters(k: np.ndarray) -> np.ndarray:
-    """Scale each filter of (n, kh, kw, c) to [0, 1] (constant filters become 0.5)."""
+    """Scale each filter of (n, kh, kw, c) to [0, 1]; constant and dead filters
+    (span below :data:`DEAD_SPAN` of the widest filter's) become flat 0.5."""
     lo = k.min(axis=(1, 2, 3), keepdims=True)
     span = k.max(axis=(1, 2, 3), keepdims=True) - lo
-    safe = np.where(span > 0, span, 1.0)
-    return np.where(span > 0, (k - lo) / safe, 0.5).astype(np.float32)
+    live = (span > 0) & (span > DEAD_SPAN * span.max(initial=0.0))
+    safe = np.where(live, span, 1.0)
+    return np.where(live, (k - lo) / safe, 0.5).astype(np.float32)
 
 
 def filters(model, layer: str | None = None, channel: int | None = None,
@@ -71,8 +80,9 @@ def filters(model, layer: str | None = None, channel: int | None = None,
         layer: Name of a convolution layer (default: the profile's first conv).
         channel: Input channel to show. ``None`` shows all channels of a
             first layer (C_in = 1 or 3) and channel 0 of deeper layers.
-        normalize: Scale each filter to [0, 1] on its own (min to 0, max to 1);
-            False returns the raw weights.
+        normalize: Scale each filter to [0, 1] on its own (min to 0, max to 1;
+            a dead filter, whose weights span less than :data:`DEAD_SPAN` of the
+            layer's widest filter, is flat 0.5); False returns the raw weights.
 
     Returns:
         float32 (n_filters, kh, kw, C) with C = C_in for first layers (all

@@ -14,7 +14,8 @@ others, and watches the filters take shape while a network trains.
 ## What you will learn
 - what a convolution kernel is and why a first-layer kernel is a picture of what it detects;
 - how to display kernels (`vislib.filters`, `vislib.plot_filters`);
-- why 3x3 kernels (VGG16, MobileNetV2, the offline model) show less than AlexNet's 11x11 or ResNet's 7x7;
+- why 3x3 kernels (VGG16, MobileNetV2, EfficientNet-Lite0, the offline model) show less than AlexNet's 11x11 or ResNet's 7x7;
+- what the 3x3 filters of a colour network hold: one small pattern in one colour;
 - why deeper kernels are hard to read, shown one input channel at a time;
 - how first-layer filters evolve from random noise during training (an animated GIF).
 """),
@@ -31,7 +32,10 @@ $$a^{(f)}_{ij} = \mathrm{ReLU}\Big(b_f + \sum_{u,v,c} W^{(f)}_{uvc}\; x_{i+u,\,j
 The response is a dot product between the kernel and an image patch, and among patches
 of equal norm the dot product is largest for the patch that *looks like the kernel*
 (Cauchy-Schwarz). So a first-layer kernel is a template: draw it as a small image and
-you see what it looks for. To draw it we rescale each filter on its own,
+you see what it looks for. (Networks with BatchNorm, such as MobileNetV2 and
+EfficientNet-Lite0, have no bias here: a BatchNorm shifts and scales each filter's
+response before the activation, ReLU6 for them. The dot product, and so the template,
+is the same.) To draw it we rescale each filter on its own,
 $\tilde W = (W - \min W) / (\max W - \min W)$, so mid-grey is about zero, white is
 positive and black is negative.
 """),
@@ -45,7 +49,9 @@ print(f"{cm.first_conv}: {type(layer).__name__}, kernel {tuple(layer.kernel.shap
 
 The kernel is a weight tensor of shape (kh, kw, C, F). Put the filter axis first and
 rescale each filter to [0, 1]. (VGG16 and ResNet50 were trained on BGR images, so their
-3-channel kernels are flipped to RGB for display.)
+3-channel kernels are flipped to RGB for display.) A filter whose weights are all (nearly)
+zero is *dead*: it detects nothing, and rescaling would stretch its rounding noise into a
+full-contrast pattern that is not there, so it is drawn flat grey.
 """),
     code(r"""
 W = layer.get_weights()[0]                         # (kh, kw, C, F)
@@ -53,9 +59,11 @@ by_hand = np.transpose(W, (3, 0, 1, 2))            # (F, kh, kw, C)
 if cm.name in ("vgg16", "resnet50"):
     by_hand = by_hand[..., ::-1]                   # BGR -> RGB
 lo = by_hand.min(axis=(1, 2, 3), keepdims=True)
-hi = by_hand.max(axis=(1, 2, 3), keepdims=True)
-by_hand = (by_hand - lo) / (hi - lo)
-print("filters:", by_hand.shape, "| each spans", by_hand[0].min(), "to", by_hand[0].max())
+span = by_hand.max(axis=(1, 2, 3), keepdims=True) - lo
+dead = span <= 1e-5 * span.max()                   # all weights ~0, relative to the widest filter
+by_hand = np.where(dead, 0.5, (by_hand - lo) / np.where(dead, 1.0, span))
+dead = dead.ravel()
+print("filters:", by_hand.shape, f"| dead filters (drawn flat grey): {int(dead.sum())}")
 """),
     md(r"""
 A kernel is a template: the patches of an image that make a filter respond most should
@@ -96,6 +104,86 @@ fig = vislib.plot_filters(kernels, suptitle=f"{cm.name}: {len(kernels)} first-la
 plt.show()
 """),
     md(r"""
+### One pattern in one colour
+
+Nine pixels cannot hold much, so what *do* the 3x3 filters of a colour network hold?
+Write filter $f$ as a $9 \times 3$ matrix $M_f$ (positions $\times$ colour channels). A
+filter that looks for one spatial pattern $s$ (3x3) in one colour direction $c$ (an RGB
+vector) is $M_f = s\,c^\top$, a matrix of rank one. The singular value decomposition
+$M_f = \sum_k \sigma_k u_k v_k^\top$ gives the best such pair, $\sigma_1 u_1 v_1^\top$, and
+the share $\sigma_1^2 / \sum_k \sigma_k^2$ of the filter's energy that it holds (1: exactly
+one pattern in one colour). In a random filter the three colours have nothing to do with
+each other, and the best pair holds only about half of the energy.
+
+Below, every filter's pattern (grey, each rescaled on its own) above its colour
+($0.5 + 0.5\,c / \max|c|$: grey is zero, so a brightness filter shows as a pale tint and an
+opponent filter, one colour against another, as a saturated hue). The sign of a pair is
+arbitrary; we choose the colour with a positive sum, so the pattern is bright where the
+filter wants light.
+"""),
+    code(r"""
+import keras
+
+def rank1_share(M):                                 # M: (n, positions, colours)
+    sv = np.linalg.svd(M, compute_uv=False)
+    return sv[:, 0] ** 2 / (sv ** 2).sum(axis=1)
+
+def as_matrices(kernel):                            # (kh, kw, 3, F) -> (F, kh * kw, 3), in RGB order
+    M = np.transpose(kernel, (3, 0, 1, 2)).reshape(kernel.shape[3], -1, kernel.shape[2])
+    return M[..., ::-1] if cm.name in ("vgg16", "resnet50") else M
+
+if W.shape[2] == 3:
+    M = as_matrices(W)
+    share = rank1_share(M[~dead])
+    # the same measure for random filters of this shape, drawn as Keras initialises a Conv2D kernel
+    random_share = np.array([rank1_share(as_matrices(np.asarray(keras.initializers.GlorotUniform(seed=s)(W.shape)))).mean()
+                             for s in range(10)])
+    U, S, Vt = np.linalg.svd(M, full_matrices=False)
+    pattern, colour = U[:, :, 0] * S[:, :1], Vt[:, 0, :]            # (F, 9), (F, 3)
+    sign = np.where(colour.sum(axis=1) < 0, -1.0, 1.0)[:, None]
+    pattern, colour = pattern * sign, np.where(dead[:, None], 0.0, colour * sign)
+    opponent = (colour.max(axis=1) > 0.3) & (colour.min(axis=1) < -0.3)
+    print(f"{int((~dead).sum())} live filters: the best pattern x colour pair holds {share.mean():.2f} of a filter's "
+          f"energy on average (lowest {share.min():.2f}; {int((share > 0.9).sum())} filters above 0.9)")
+    print(f"random filters of the same shape (10 draws): {random_share.min():.2f} to {random_share.max():.2f}")
+    print(f"opponent colours (one weight above +0.3, one below -0.3): {int(opponent.sum())} filters; "
+          f"dead filters: {int(dead.sum())}")
+    lo, span = pattern.min(axis=1, keepdims=True), np.ptp(pattern, axis=1, keepdims=True)
+    patterns = np.where(dead[:, None], 0.5, (pattern - lo) / np.maximum(span, 1e-12)).reshape(-1, 3, 3, 1)
+    swatch = 0.5 + 0.5 * colour / np.maximum(np.abs(colour).max(axis=1, keepdims=True), 1e-12)
+    ncols = min(16, len(M))
+    fig = plt.figure(figsize=(0.55 * ncols, 1.3 * int(np.ceil(len(M) / ncols)) + 0.8))
+    left, right = fig.subfigures(1, 2)
+    vislib.plot_filters(patterns, ncols=ncols // 2 if len(M) > 16 else ncols, size=0.5, fig=left,
+                        suptitle="pattern s of each filter")
+    vislib.plot_filters(np.repeat(np.repeat(swatch[:, None, None, :], 3, 1), 3, 2), size=0.5, fig=right,
+                        ncols=ncols // 2 if len(M) > 16 else ncols, suptitle="its colour c (same places)")
+    plt.show()
+else:
+    print(f"{cm.first_conv} sees {W.shape[2]} channel: a grey image has no colours to separate")
+"""),
+    md(r"""
+What the real network shows (measured on `efficientnet_lite0`, whose stem is 32 filters
+of 3x3x3 with stride 2): 4 of the 32 filters are dead (every weight below $10^{-7}$,
+where the others reach about 1; the BatchNorm after them outputs a constant). The other
+28 are close to one pattern in one colour: the best pair holds 0.92 of a filter's energy
+on average (lowest 0.70), against 0.51 to 0.58 for the 10 random draws above (0.62 at
+most over 200 draws of independent Gaussian weights). Most colours are a
+green-heavy mix of all three channels, i.e. brightness (the green channel carries most
+of it); about a quarter are opponent colours (red against green, blue against red).
+The patterns are what nine pixels allow: edges, bars, corners, a single bright or dark
+dot; no stripes with a frequency. The claim below asks for an average share above 0.8:
+well clear of random filters, with room below the measured 0.92.
+"""),
+    code(r"""
+if cm.real_imagenet and W.shape[2] == 3:
+    vislib.claim(cm, share.mean() > 0.8,
+                 f"trained first-layer filters are one pattern in one colour: average share {share.mean():.2f} "
+                 f"(random filters {random_share.max():.2f} at most; efficientnet_lite0: 0.92)")
+if W.shape[2] == 3:
+    assert random_share.max() < 0.7         # random filters mix their colours (0.53-0.55 measured)
+"""),
+    md(r"""
 ### Why 3x3 kernels show less than AlexNet's 11x11
 
 | network | first layer | what you see in its filters |
@@ -105,6 +193,7 @@ plt.show()
 | ResNet50 (He et al. 2016) | 64 x 7x7, stride 2 | Gabor-like stripes and colour blobs |
 | VGG16 (Simonyan & Zisserman 2015) | 64 x 3x3, stride 1 | little more than "brighter on this side" and colour |
 | MobileNetV2, the offline model | 3x3 | the same |
+| EfficientNet-Lite0 (Tan & Le 2019) | 32 x 3x3, stride 2 | one small pattern (edge, bar, corner, dot) in one colour; 4 filters dead (see below) |
 
 A 3x3 window has 9 pixels: it can hold the *direction* of a brightness change, but not
 a stripe's frequency, its phase or its length. VGG16 gets large templates by stacking
@@ -150,7 +239,8 @@ Each of its filters has one 3x3 slice *per input channel* (e.g. 32 slices for th
 offline model's `block2_conv1`, 64 for VGG16's `block1_conv2`). A slice says how to
 weigh one feature map around a position, so drawing it shows a pattern *in feature map
 space*, not in pixels: "edge detector 5 on the left, edge detector 5 off on the right".
-(MobileNetV2's second layer is *depthwise*: each of its filters sees a single channel.)
+(The second layers of MobileNetV2 and EfficientNet-Lite0 are *depthwise*: each of their
+filters sees a single channel, so there is one 3x3 picture per filter.)
 That is why deeper kernels are hard to read and why later lessons look at what units
 *respond to* (activations, lesson 03; patches, lesson 04) instead of at weights.
 """),
@@ -236,15 +326,20 @@ vislib.explorer(show_layer, layer=widgets.Dropdown(options=cm.conv_layers, value
     md(r"""
 ## What to notice
 
-- Every displayed filter spans exactly [0, 1]: the contrast is per filter, so a
-  filter with tiny weights looks as strong as one with large weights.
-- Training moves the first-layer kernels away from their random start while the loss
-  falls; the snapshots change fastest at the beginning.
-- Trained first-layer filters drift toward *zero-sum* kernels (weights cancel on flat
-  regions), i.e. toward detectors of *changes* in brightness: edges.
+- Every displayed filter but the dead ones spans exactly [0, 1]: the contrast is per
+  filter, so a filter with small weights looks as strong as one with large weights.
+- Training moves the first-layer kernels of the small Fashion-MNIST network away from
+  their random start while the loss falls; the snapshots change fastest at the beginning.
+- Those grey-level filters drift toward *zero-sum* kernels (weights that cancel on flat
+  regions), i.e. toward detectors of *changes* in brightness: edges. A colour network
+  need not do this: the live stem filters of `efficientnet_lite0` are no closer to zero-sum
+  than random filters (ratio 0.23; random draws 0.14 to 0.23, measured), because many of
+  them look for a colour, which a flat region has too; the BatchNorm after the
+  convolution, not the weights, removes the average response.
 """),
     code(r"""
-assert np.allclose(kernels.min(axis=(1, 2, 3)), 0) and np.allclose(kernels.max(axis=(1, 2, 3)), 1)
+assert np.allclose(kernels[~dead].min(axis=(1, 2, 3)), 0) and np.allclose(kernels[~dead].max(axis=(1, 2, 3)), 1)
+assert np.all(kernels[dead] == 0.5)
 assert history["loss"][-1] < history["loss"][0]
 assert history["val_accuracy"][-1] > 0.5          # 10 classes: chance is 0.1
 assert change[-1] > 0.05                           # the kernels moved by more than 5 %
@@ -256,13 +351,19 @@ def zero_sum(raw):   # |sum of weights| / sum of |weights|, averaged over filter
     k = raw.reshape(len(raw), -1)
     return float(np.mean(np.abs(k.sum(1)) / np.abs(k).sum(1)))
 
-print(f"zero-sum ratio: at init {zero_sum(snapshots.raw[0]):.2f}, after training {zero_sum(snapshots.raw[-1]):.2f}")
+print(f"zero-sum ratio of the Fashion-MNIST filters: at init {zero_sum(snapshots.raw[0]):.2f}, "
+      f"after training {zero_sum(snapshots.raw[-1]):.2f}")
 assert zero_sum(snapshots.raw[-1]) < zero_sum(snapshots.raw[0])
+live_raw = np.transpose(W, (3, 0, 1, 2))[~dead]
+random_zero_sum = [zero_sum(np.transpose(np.asarray(keras.initializers.GlorotUniform(seed=s)(W.shape)), (3, 0, 1, 2)))
+                   for s in range(10)]
+print(f"zero-sum ratio of {cm.name}'s {cm.first_conv} (live filters): {zero_sum(live_raw):.2f}; "
+      f"random filters of its shape: {min(random_zero_sum):.2f} to {max(random_zero_sum):.2f}")
 """),
     md(r"""
 ## Exercises
 
-1. How many weights (kernel and bias) does the first conv layer of the active model have? Set `n_weights`.
+1. How many weights (kernel, and bias if it has one) does the first conv layer of the active model have? Set `n_weights`.
 2. `vislib.filters(cm, cm.conv_layers[1], channel=0)` has shape (F, kh, kw, 1). How many
    input channels does that layer's kernel have, i.e. how many such pictures make up one
    of its filters? Set `n_slices`.
@@ -278,7 +379,7 @@ edge_filter = None   # your answer
 edge = np.zeros((1, *cm.input_shape), np.float32)
 edge[:, :, cm.input_size[1] // 2:] = 255.0
 edge_maps = vislib.activations(cm, edge, cm.first_conv)[cm.first_conv]
-vislib.check(n_weights, layer.count_params(), hint="kh * kw * C * F + F", name="1. weights")
+vislib.check(n_weights, layer.count_params(), hint="kh * kw * C * F, plus F biases if layer.use_bias", name="1. weights")
 vislib.check(n_slices, cm.model.get_layer(cm.conv_layers[1]).kernel.shape[2],
              hint="the third axis of the kernel", name="2. slices")
 vislib.check(edge_filter, int(np.argmax(edge_maps.mean(axis=(0, 1, 2)))),
@@ -289,11 +390,13 @@ vislib.check(edge_filter, int(np.argmax(edge_maps.mean(axis=(0, 1, 2)))),
 
 - A first-layer kernel is a template: its response is a dot product with an image patch.
   `vislib.filters` rescales each filter to [0, 1] and `vislib.plot_filters` draws them.
-- Small 3x3 kernels can only show a direction of change and a colour; large kernels
-  (AlexNet 11x11, ResNet 7x7) show Gabor-like stripes. Deeper kernels act on feature maps,
-  so one 3x3 slice per input channel is all we can draw, and it is hard to read.
+- Small 3x3 kernels can only show a small pattern (the direction of a change, a bar, a
+  dot) and a colour; large kernels (AlexNet 11x11, ResNet 7x7) show Gabor-like stripes. A real network's 3x3 filters are
+  close to one pattern in one colour (an SVD measures it; random filters are not), and
+  some may be dead. Deeper kernels act on feature maps, so one 3x3 slice per input channel
+  is all we can draw, and it is hard to read.
 - During training the filters move quickly away from random noise, most in the first
-  steps, and become zero-sum edge detectors.
+  steps; the grey-level Fashion-MNIST filters become zero-sum edge detectors.
 - Next: lesson 02 looks at the other end of the network, the FC7 features.
 
 ## References
@@ -303,6 +406,7 @@ vislib.check(edge_filter, int(np.argmax(edge_maps.mean(axis=(0, 1, 2)))),
 - K. Simonyan, A. Zisserman. *Very Deep Convolutional Networks for Large-Scale Image Recognition.* ICLR 2015.
 - K. He, X. Zhang, S. Ren, J. Sun. *Deep Residual Learning for Image Recognition.* CVPR 2016.
 - J. Yosinski, J. Clune, Y. Bengio, H. Lipson. *How transferable are features in deep neural networks?* NeurIPS 2014.
+- M. Tan, Q. Le. *EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks.* ICML 2019.
 """),
 ]
 

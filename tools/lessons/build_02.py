@@ -23,7 +23,9 @@ much better they group the classes than raw pixels do.
 ## The idea
 
 Write $\phi(x) \in \mathbb{R}^D$ for the activations of the feature layer ($D = 4096$ for
-VGG16's `fc2`, 128 for the offline model's `fc7`). Krizhevsky et al. (2012, Section 6.1)
+VGG16's `fc2`, 128 for the offline model's `fc7`; EfficientNet-Lite0 and MobileNetV2 have no
+hidden fully connected layer, and their globally average-pooled last conv maps, 1280
+numbers, play its part). Krizhevsky et al. (2012, Section 6.1)
 observed that two images are alike *to the network* when $\lVert \phi(x) - \phi(x') \rVert$
 is small. To look at thousands of such vectors at once, t-SNE (van der Maaten & Hinton 2008)
 places one point $y_i \in \mathbb{R}^2$ per image so that neighbourhoods are kept:
@@ -42,9 +44,17 @@ and makes t-SNE fast.
 ### The labelled image set
 
 Under the offline profile: Fashion-MNIST test images. Under the ImageNet profiles: the TF
-flowers photos (5 classes) when they can be had, else the same Fashion-MNIST items brought
-to the network's input size (grey clothes on black are far from ImageNet photos, so expect
-a weaker separation there).
+flowers photos (5 classes) when they can be downloaded. Offline there is no labelled photo
+set to be had, so the ImageNet networks get real images of another kind: the same
+Fashion-MNIST test items, grey clothes of 28x28 pixels scaled up to the network's input
+(squashed rather than centre-cropped: they are square already, and a crop would cut off
+the sleeves). They are far from ImageNet photos, which makes the test harder for the
+network, not easier. We also tried scikit-learn's 8x8 handwritten digits, the other real
+labelled images that ship offline: there raw pixels win (on 300 digits through
+`efficientnet_lite0`, k-NN accuracy 0.98 for pixels against 0.81 for its features),
+probably because upscaled 8x8 digits are centred, aligned strokes that pixel distances already
+compare well, and nothing like a photo. So they would not show what the
+features do.
 """),
     code(r"""
 (x_test, y_test) = vislib.fashion_mnist().test
@@ -52,17 +62,20 @@ if cm.channels == 1:
     n = vislib.budget(1000, 300)
     images = x_test[:n, ..., None].astype(np.float32)
     labels, class_names, source = y_test[:n], vislib.fashion_mnist().class_names, "Fashion-MNIST test images"
+    pixels = images.reshape(n, -1)                                    # the baseline: raw pixels as vectors
 else:
     try:
         fl = vislib.flowers(size=cm.input_size, limit=vislib.budget(60, 20))   # 300 photos: 0.18 GB as float32
         images = np.concatenate([fl[s][0] for s in ("train", "val", "test")]).astype(np.float32)
         labels = np.concatenate([fl[s][1] for s in ("train", "val", "test")])
         class_names, source = fl["class_names"], "TF flowers photos"
+        pixels = images.reshape(len(images), -1)                      # a view, no copy
     except RuntimeError as err:
         print("flowers unavailable:", str(err).split(";")[0])
         n = vislib.budget(300, 100)
-        images = cm.prepare(list(x_test[:n]))
-        labels, class_names, source = y_test[:n], vislib.fashion_mnist().class_names, "Fashion-MNIST, resized to RGB"
+        images = cm.prepare(list(x_test[:n]), crop=False)              # square already: scale, do not crop
+        labels, class_names, source = y_test[:n], vislib.fashion_mnist().class_names, "Fashion-MNIST, scaled to RGB"
+        pixels = x_test[:n].reshape(n, -1).astype(np.float32)        # the 28x28 originals: scaling adds nothing
 print(f"{len(images)} images from {source}, {len(class_names)} classes, shape {images.shape[1:]}")
 vislib.show_images(images[:8], titles=[class_names[c] for c in labels[:8]], cols=8, size=1.2)
 plt.show()
@@ -93,11 +106,13 @@ def pca_by_hand(F, k=2):
 
 `vislib.features` runs the network in batches (with a progress bar when that takes a
 while) and returns one row per image. `vislib.embed` does PCA or PCA + t-SNE. We compute
-both for the FC7 vectors and, as the baseline, for the raw pixels.
+both for the FC7 vectors and, as the baseline, for the raw pixels (of the clothes: their
+28x28 originals, since scaling them up to the network's input adds no information and
+would make every pixel distance 200 times dearer).
 """),
     code(r"""
 F = vislib.features(cm, images)                         # (N, D)
-P = images.reshape(len(images), -1)                     # pixels as vectors, (N, H*W*C): a view, no copy
+P = pixels                                              # pixels as vectors, (N, H*W*C), from the data cell
 # (cosine distances and principal directions do not depend on the 0-255 scale)
 # t-SNE starts with a PCA to 50 dimensions (vislib.embed does it); for the pixels it is
 # done once here and reused by every perplexity the slider asks for.
@@ -178,7 +193,7 @@ print(f"chance level: {1 / len(class_names):.2f}")
     md(r"""
 ## Explore
 
-The perplexity slider recomputes t-SNE (a few seconds, then cached: moving back costs
+The perplexity slider recomputes t-SNE (a second or a few, then cached: moving back costs
 nothing). The query slider only looks up neighbours in the features already computed.
 Watch how small perplexities break classes into many little islands and large ones
 merge them; the *distances between* clusters in a t-SNE map mean little.
@@ -208,13 +223,29 @@ vislib.explorer(show_neighbours, query=widgets.IntSlider(min=0, max=len(images) 
     md(r"""
 ## What to notice
 
-- Every image has one vector of the feature layer's width; identical images would get
-  identical vectors, and the batch size does not change them.
-- With trained weights, FC7 space groups the classes far better than pixel space: the
-  k-NN accuracy is clearly higher and so is the silhouette score. (With random weights,
-  FC7 is a random projection of the pixels and the advantage is gone.)
-- Neighbours in pixel space share brightness and layout; FC7 neighbours share the class
-  even when they look different.
+- Every image has one vector of the feature layer's width; identical images get
+  identical vectors (to float rounding), and the batch size does not change them.
+- With trained weights, FC7 space groups the classes better than pixel space: the k-NN
+  accuracy is higher and so is the silhouette score. How much better depends on the
+  network and the images. Measured on `efficientnet_lite0` with the offline clothes
+  (the first 100 test items under `VISLIB_FAST=1`, 300 otherwise): k-NN accuracy 0.79
+  against 0.60 for pixels (0.78 against 0.65 on 300), silhouette 0.15 against 0.06
+  (0.14 against 0.11 on 300). So an ImageNet network, which never saw these grey
+  clothes, still groups them better than their pixels do, though not by a wide margin
+  in the silhouette. On four other sets of 100 clothes the k-NN gain ranged from 5 to 16
+  points, and FC7's silhouette was higher every time, by 0.03 to 0.09.
+- The check below asks for at least 5 points of k-NN gain and a higher silhouette: on
+  this fixed set of images the figures do not vary between runs, and 5 points is well
+  under both measured gains (19 and 14 points) and no more than the smallest gain seen on
+  the other sets. (The offline `fashion_cnn` must pass the same test. It was trained on
+  these clothes, and it shows: on its 300 test items, k-NN accuracy 0.92 against 0.65 for pixels, silhouette 0.61 against 0.11.
+  Features learned for the task beat features learned on ImageNet, the starting point of
+  lesson 10.)
+- With *random* weights the features of a deep ImageNet architecture are no good at all:
+  on the same 100 clothes, untrained EfficientNet-Lite0 and MobileNetV2 give a k-NN
+  accuracy of 0.13 (chance: 0.10) and a silhouette of 0.00 (measured).
+- Neighbours in pixel space share brightness and layout; FC7 neighbours more often share
+  the class, even when they look different.
 """),
     code(r"""
 assert F.shape == (len(images), phi_hand.shape[1]) and P.shape[0] == len(images)
@@ -222,11 +253,16 @@ assert embeddings["FC7", 30].shape == (len(images), 2)
 nn0 = vislib.nearest_neighbors(F, 0, k=5)
 assert np.array_equal(NN["FC7"][0], nn0)                # the table the slider reads holds the same neighbours
 assert 0 not in nn0 and len(set(nn0.tolist())) == 5
-if cm.weights in ("trained", "imagenet"):
-    gain = scores["FC7"]["k-NN accuracy"] - scores["pixels"]["k-NN accuracy"]
-    print(f"FC7 beats pixels by {100 * gain:.1f} points of k-NN accuracy")
-    assert gain >= 0.05
-    assert scores["FC7"]["silhouette"] > scores["pixels"]["silhouette"]
+gain = scores["FC7"]["k-NN accuracy"] - scores["pixels"]["k-NN accuracy"]
+finding = (f"{cm.feature_layer} features beat pixels on {source}: k-NN accuracy {scores['FC7']['k-NN accuracy']:.2f} "
+           f"against {scores['pixels']['k-NN accuracy']:.2f} ({100 * gain:+.0f} points), silhouette "
+           f"{scores['FC7']['silhouette']:.3f} against {scores['pixels']['silhouette']:.3f}")
+better = gain >= 0.05 and scores["FC7"]["silhouette"] > scores["pixels"]["silhouette"]
+if cm.real_imagenet:
+    vislib.claim(cm, better, finding + " (efficientnet_lite0 on 100 clothes: 0.79 against 0.60, 0.153 against 0.061)")
+elif cm.weights == "trained":                            # the offline model, trained on these clothes
+    print(finding)
+    assert better, finding
 """),
     md(r"""
 ## Exercises
@@ -255,7 +291,9 @@ vislib.check(acc_1nn, vislib.knn_accuracy(F, labels, k=1, metric="cosine"), tol=
   mean "alike to the network".
 - `vislib.embed` (PCA, then t-SNE) and `vislib.plot_embedding` draw them as a 2-D map with
   thumbnails; t-SNE keeps neighbourhoods, not global distances, and depends on perplexity.
-- k-NN accuracy and the silhouette score turn "FC7 groups classes, pixels do not" into numbers.
+- k-NN accuracy and the silhouette score turn "FC7 groups classes better than pixels do"
+  into numbers; how much better depends on how close the images are to what the network
+  was trained on.
 - Next: lesson 03 opens the layers between the pixels and FC7, the activations.
 
 ## References
