@@ -126,3 +126,25 @@ def test_plot_run_and_plot_frames_show_the_optimisation():
     assert len(fig.axes) == 2 and fig.axes[-1].get_title().startswith("step 3")
     assert fig.axes[0].images[0].get_array().max() == 0.0
     plt.close("all")
+
+
+def test_class_model_on_real_imagenet_weights(lite0, lite0_photos):
+    """EfficientNet-Lite0 (real ImageNet weights): 25 steps raise the tabby logit from the
+    grey start to a confident tabby, yet plain ascent is high-frequency texture, rougher
+    than the cat photo, and jitter + blur smooth it (measured: logit 0.03 -> 15.0 plain,
+    15.8 regularised; roughness 19.1 and 8.1 against 6.6 for the photo)."""
+    def roughness(img):
+        x = np.asarray(img, np.float32)
+        return float((np.abs(np.diff(x, axis=0)).mean() + np.abs(np.diff(x, axis=1)).mean()) / 2)
+    before = _weights(lite0.model)
+    plain = vislib.class_model(lite0, 281, steps=25, blur_every=0, jitter=0)
+    smooth = vislib.class_model(lite0, 281, steps=25)
+    for v in (plain, smooth):
+        z0 = lite0.logits(v.frames[0].astype(np.float32))[0]
+        z1 = lite0.logits(v.image.astype(np.float32))[0]
+        assert z1[281] > z0[281] + 8 and int(np.argmax(z1)) == 281
+    photo = lite0_photos[0][lite0_photos[2].index("chelsea")]
+    assert roughness(plain.image) > 2 * roughness(photo)
+    assert roughness(smooth.image) < 0.7 * roughness(plain.image)
+    for a, b in zip(before, lite0.model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -9,7 +9,15 @@ The base is rebuilt **on the new model's own input** (a clone of the profile's
 layers up to its last spatial layer, with the trained weights copied in), never
 nested as one layer inside the new model: every conv layer stays reachable
 from the input, so Grad-CAM works on the result (see FACTS.md), and the
-caller's model is never touched.
+caller's model is never touched. Frozen BatchNormalization layers run in
+inference mode (Keras 3 does so for ``trainable=False``) and are never
+unfrozen, not even when the last block is fine-tuned.
+
+Offline transfer tasks made from real images: :func:`fashion` (Fashion-MNIST
+for ImageNet networks) and :func:`digits` (scikit-learn's handwritten digits,
+for the offline Fashion-MNIST models). The from-scratch baseline's
+BatchNormalization statistics are recomputed before it is evaluated
+(:func:`precise_bn`; Wu & Johnson 2021).
 """
 
 from __future__ import annotations
@@ -26,6 +34,43 @@ from .profiles import CourseModel, as_course
 
 
 # --------------------------------------------------------------------- data
+def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a batch of display images (N, H, W, C) to ``size`` bilinearly,
+    rounded to whole grey levels; a batch already at ``size`` is returned as is."""
+    import tensorflow as tf
+    x = np.asarray(images, np.float32)
+    if x.ndim != 4:
+        raise ValueError(f"images must be a batch (N, H, W, C); got shape {x.shape}")
+    size = (int(size[0]), int(size[1]))
+    if min(size) < 1:
+        raise ValueError(f"size must be two positive ints; got {size}")
+    if x.shape[1:3] == size:
+        return x
+    if not len(x):
+        return np.zeros((0, *size, x.shape[-1]), np.float32)
+    out = np.asarray(tf.image.resize(x, size, method="bilinear"), np.float32)
+    return np.clip(np.round(out), 0, 255)
+
+
+def _split(labels: np.ndarray, n_classes: int, parts: dict[str, int | None], rng) -> dict[str, np.ndarray]:
+    """Stratified, disjoint index sets: ``{part: count per class}`` (None: all the rest)."""
+    out = {p: [] for p in parts}
+    for c in range(n_classes):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        start = 0
+        for p, k in parts.items():
+            stop = len(idx) if k is None else start + k
+            out[p].append(idx[start:stop])
+            start = stop
+    return {p: rng.permutation(np.concatenate(v)).astype(int) for p, v in out.items()}
+
+
+def _task(course: CourseModel, small: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Small gray images (N, h, w, 1) in 0-255 -> the profile's input size and channels."""
+    big = resize_images(small, course.input_size)
+    return np.repeat(big, course.channels, axis=-1).astype(np.float32), labels.astype(np.int64)
+
+
 def digits(model, per_class: int = 10, val_per_class: int = 10, test_per_class: int | None = 50,
            seed: int = 0) -> dict:
     """scikit-learn's handwritten digits (8x8, 1797 images, 10 classes) as a
@@ -51,7 +96,6 @@ def digits(model, per_class: int = 10, val_per_class: int = 10, test_per_class: 
     Raises:
         ValueError: Counts that are not positive or exceed what the data has.
     """
-    import tensorflow as tf
     from sklearn.datasets import load_digits
     course = as_course(model)
     per_class = _checks.in_range(per_class, 1, 150, "per_class", integer=True)
@@ -59,25 +103,54 @@ def digits(model, per_class: int = 10, val_per_class: int = 10, test_per_class: 
     if test_per_class is not None:
         test_per_class = _checks.in_range(test_per_class, 1, 170, "test_per_class", integer=True)
     data = load_digits()
-    rng = np.random.default_rng(seed)
-    parts = {"train": [], "val": [], "test": []}
-    for c in range(10):
-        idx = rng.permutation(np.flatnonzero(data.target == c))
-        parts["train"].append(idx[:per_class])
-        parts["val"].append(idx[per_class:per_class + val_per_class])
-        rest = idx[per_class + val_per_class:]
-        parts["test"].append(rest if test_per_class is None else rest[:test_per_class])
+    idx = _split(data.target, 10, {"train": per_class, "val": val_per_class, "test": test_per_class},
+                 np.random.default_rng(seed))
     out = {"class_names": [str(c) for c in range(10)]}
-    for part, chunks in parts.items():
-        idx = rng.permutation(np.concatenate(chunks)).astype(int)
-        small = data.images[idx].astype(np.float32)[..., None] * (255.0 / 16.0)
-        if len(idx):
-            big = np.asarray(tf.image.resize(small, course.input_size, method="bilinear"), np.float32)
-        else:
-            big = np.zeros((0, *course.input_size, 1), np.float32)
-        big = np.clip(np.round(big), 0, 255)
-        out[part] = (np.repeat(big, course.channels, axis=-1).astype(np.float32),
-                     data.target[idx].astype(np.int64))
+    for part, i in idx.items():
+        out[part] = _task(course, data.images[i].astype(np.float32)[..., None] * (255.0 / 16.0), data.target[i])
+    return out
+
+
+def fashion(model, per_class: int = 10, val_per_class: int = 5, test_per_class: int = 10,
+            seed: int = 0) -> dict:
+    """Fashion-MNIST (Xiao et al. 2017; 28x28 gray, 10 classes) as a small
+    transfer task for an ImageNet network, offline.
+
+    Training and validation items are drawn from Fashion-MNIST's training
+    set, test items from its test set (stratified, ``*_per_class`` of each
+    class). Each item (white garment on black, as published) is upsampled
+    bilinearly to the model's input size and repeated over its channels.
+    Transferring the offline course models (trained on Fashion-MNIST) to it
+    would be no transfer: use :func:`digits` for them.
+
+    Args:
+        model: A profile (its input size and channels are used).
+        per_class: Training images per class (the "few labels").
+        val_per_class: Validation images per class.
+        test_per_class: Test images per class.
+        seed: Shuffling seed.
+
+    Returns:
+        ``{"train": (x, y), "val": (x, y), "test": (x, y), "class_names": [...]}``
+        with x float32 (N, H, W, C) display pixels and y int64.
+
+    Raises:
+        ValueError: Counts that are not positive or too large.
+    """
+    from .data import fashion_mnist
+    course = as_course(model)
+    per_class = _checks.in_range(per_class, 1, 5000, "per_class", integer=True)
+    val_per_class = _checks.in_range(val_per_class, 0, 6000 - per_class, "val_per_class", integer=True)
+    test_per_class = _checks.in_range(test_per_class, 1, 1000, "test_per_class", integer=True)
+    fm = fashion_mnist()
+    rng = np.random.default_rng(seed)
+    (x, y), (xt, yt) = fm.train, fm.test
+    fit = _split(y, 10, {"train": per_class, "val": val_per_class}, rng)
+    test = _split(yt, 10, {"test": test_per_class}, rng)["test"]
+    out = {"class_names": list(fm.class_names)}
+    for part, i in fit.items():
+        out[part] = _task(course, x[i].astype(np.float32)[..., None], y[i])
+    out["test"] = _task(course, xt[test].astype(np.float32)[..., None], yt[test])
     return out
 
 
@@ -85,7 +158,8 @@ def digits(model, per_class: int = 10, val_per_class: int = 10, test_per_class: 
 def base_layer(model, layer: str | None = None) -> str:
     """The last layer of the conv stack: the model's last layer with a spatial
     (N, h, w, k) output (``block5_pool`` for VGG16, ``out_relu`` for
-    MobileNetV2, ``block2_pool`` for fashion_cnn), or ``layer`` checked."""
+    MobileNetV2, ``top_activation`` for EfficientNet-Lite0, ``block2_pool`` for
+    fashion_cnn), or ``layer`` checked."""
     course = as_course(model)
     valid = _graph.spatial_layer_names(course.model)
     if not valid:
@@ -98,7 +172,8 @@ def last_block(model: keras.Model, base: str) -> list[str]:
     """Names of the layers of the base's last block (what fine-tuning unfreezes):
     the layers sharing the name prefix of the base's last conv layer
     (``block5_`` for VGG16, ``block2_`` for fashion_cnn, ``conv5_`` for
-    ResNet50), BatchNormalization excluded (it stays in inference mode)."""
+    ResNet50, ``top_conv`` alone for EfficientNet-Lite0), BatchNormalization
+    excluded (it stays frozen, in inference mode)."""
     names = [l.name for l in model.layers]
     stop = names.index(base) + 1
     convs = [n for n in _graph.conv_layer_names(model) if names.index(n) < stop]
@@ -115,7 +190,8 @@ def last_block(model: keras.Model, base: str) -> list[str]:
 
 
 def build(model, num_classes: int, base: str | None = None, head_units: int = 64, dropout: float = 0.3,
-          pooling: str = "auto", pretrained: bool = True, seed: int = 0) -> keras.Model:
+          pooling: str = "auto", pretrained: bool = True, seed: int = 0,
+          input_size: tuple[int, int] | None = None) -> keras.Model:
     """A new classifier: the profile's conv stack (up to ``base``) rebuilt on a
     new input, then pooling, a dense layer and a softmax layer.
 
@@ -127,10 +203,15 @@ def build(model, num_classes: int, base: str | None = None, head_units: int = 64
         dropout: Dropout before the classifier.
         pooling: ``"flatten"``, ``"avg"`` (global average pooling) or
             ``"auto"`` (flatten when the feature map has <= 8192 values).
-        pretrained: Copy the profile's weights into the base and freeze it;
-            ``False`` gives the same architecture from random initialisation,
-            all trainable (the from-scratch baseline).
+        pretrained: Copy the profile's weights into the base and freeze it
+            (its BatchNormalization layers then run in inference mode: Keras
+            3 normalises with the moving statistics when ``trainable`` is
+            False); ``False`` gives the same architecture from random
+            initialisation, all trainable (the from-scratch baseline).
         seed: Seed of the new weights.
+        input_size: (height, width) of the new input (default the
+            profile's). The layers and their weights do not depend on it
+            (convolutions; the ``"auto"`` pooling is decided on the new size).
 
     Returns:
         A compiled functional ``keras.Model`` whose layers are all new (the
@@ -146,11 +227,23 @@ def build(model, num_classes: int, base: str | None = None, head_units: int = 64
     head_units = _checks.in_range(head_units, 0, 100_000, "head_units", integer=True)
     _checks.in_range(dropout, 0.0, 0.95, "dropout")
     _checks.choice(pooling, ["auto", "flatten", "avg"], "pooling")
+    size = course.input_size if input_size is None else tuple(input_size)
+    if len(size) != 2:
+        raise ValueError(f"input_size must be (height, width); got {input_size!r}")
+    size = (_checks.in_range(size[0], 8, 4096, "input_size[0]", integer=True),
+            _checks.in_range(size[1], 8, 4096, "input_size[1]", integer=True))
     keras.utils.set_random_seed(seed)
     sub = keras.Model(course.model.inputs, course.model.get_layer(name).output, name="conv_stack")
-    # new layers: the profile's weights copied in once (not set_weights(get_weights()), which
-    # holds three copies at its peak), or new random weights for the baseline
-    stack = _weights.clone(sub) if pretrained else keras.models.clone_model(sub)
+    if size == tuple(course.input_size):
+        # new layers: the profile's weights copied in once (not set_weights(get_weights()), which
+        # holds three copies at its peak), or new random weights for the baseline
+        stack = _weights.clone(sub) if pretrained else keras.models.clone_model(sub)
+    else:
+        inp = keras.Input((*size, course.channels), name="input_layer")
+        stack = keras.models.clone_model(sub, input_tensors=[inp])
+        if pretrained:
+            for src, dst in zip(sub.weights, stack.weights):
+                dst.assign(src.value)
     for layer in stack.layers:
         layer.trainable = not pretrained
     x = stack.outputs[0]
@@ -170,10 +263,18 @@ def build(model, num_classes: int, base: str | None = None, head_units: int = 64
 def _course(net: keras.Model, course: CourseModel, class_names, base: str, kind: str) -> CourseModel:
     import dataclasses
     convs = _graph.conv_layer_names(net)
+    names = [l.name for l in net.layers]
+    # the CAM family's layer: the profile's own (the *activated* output of the last block, e.g.
+    # top_activation, not the conv before its BatchNorm) when the new model has it, else the base
+    if course.last_conv in names and names.index(course.last_conv) <= names.index(base):
+        last = course.last_conv
+    else:
+        last = base if base in _graph.spatial_layer_names(net) else (convs[-1] if convs else "")
     return dataclasses.replace(
         course, model=net, name=net.name, class_names=list(class_names), conv_layers=convs,
-        last_conv=convs[-1] if convs else "", first_conv=convs[0] if convs else "",
-        feature_layer="head_fc" if "head_fc" in [l.name for l in net.layers] else base,
+        input_size=tuple(net.inputs[0].shape[1:3]),
+        last_conv=last, first_conv=convs[0] if convs else "",
+        feature_layer="head_fc" if "head_fc" in names else base,
         weights=kind, description=f"{kind} on the conv stack of {course.name} (up to {base})")
 
 
@@ -186,7 +287,8 @@ class TransferResult:
         transfer: The transfer model as a :class:`CourseModel` (same
             preprocessing as the profile; works with every vislib method).
         scratch: The same architecture trained from random initialisation
-            (None when ``scratch=False``).
+            (None when ``scratch=False``); its ``input_size`` is
+            ``scratch_size`` when one was given.
         histories: ``{"transfer": {...}, "scratch": {...}}``, Keras history
             dicts (loss, accuracy, val_loss, val_accuracy per epoch); the
             transfer history runs on through fine-tuning.
@@ -195,6 +297,8 @@ class TransferResult:
         test_accuracy: ``{"transfer": acc, "scratch": acc}`` on the test data
             (empty when no test data was given).
         base: The last layer of the reused conv stack.
+        cut: The frozen layer whose outputs were computed once and cached
+            (the head, and the fine-tuned block, were trained on them).
     """
 
     transfer: CourseModel
@@ -204,9 +308,11 @@ class TransferResult:
     fine_tuned: list[str]
     test_accuracy: dict = field(default_factory=dict)
     base: str = ""
+    cut: str = ""
 
 
 def _xy(course: CourseModel, data, name: str, num_classes: int | None = None):
+    """Checked display pixels and int64 labels."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(f"{name} must be a pair (images, labels); got {type(data).__name__}")
     x = course.check(data[0], f"{name} images")
@@ -215,7 +321,7 @@ def _xy(course: CourseModel, data, name: str, num_classes: int | None = None):
         raise ValueError(f"{name} labels must have shape ({len(x)},); got {y.shape}")
     if num_classes is not None:
         y = _checks.targets(y, len(x), num_classes)
-    return np.asarray(course.preprocess(x), np.float32), y.astype(np.int64)
+    return x, y.astype(np.int64)
 
 
 def train_batch_size(model) -> int:
@@ -228,8 +334,8 @@ def train_batch_size(model) -> int:
 
 def _stack_outputs(net: keras.Model, base: str, x: np.ndarray, batch_size: int, show: bool,
                    desc: str) -> np.ndarray:
-    """Outputs of ``net``'s frozen conv stack (up to ``base``) for the
-    preprocessed inputs ``x``, batched: computed once, reused every epoch."""
+    """Outputs of ``net``'s layer ``base`` for the preprocessed inputs ``x``,
+    batched: computed once, reused every epoch."""
     from ._progress import progress
     run = _graph.compiled_forward(net, (base,))
     starts = range(0, len(x), batch_size)
@@ -238,10 +344,27 @@ def _stack_outputs(net: keras.Model, base: str, x: np.ndarray, batch_size: int, 
     return np.concatenate(out) if out else np.zeros((0, *net.get_layer(base).output.shape[1:]), np.float32)
 
 
+def _chain_after(net: keras.Model, cut: str) -> bool:
+    """Whether every layer after ``cut`` takes exactly the previous layer's
+    output (a chain, so :func:`_head` can replay it)."""
+    layers = net.layers
+    names = [l.name for l in layers]
+    prev = layers[names.index(cut)]
+    for layer in layers[names.index(cut) + 1:]:
+        nodes = getattr(layer, "_inbound_nodes", [])
+        if len(nodes) != 1:
+            return False
+        inputs = nodes[0].input_tensors
+        if len(inputs) != 1 or inputs[0] is not prev.output:
+            return False
+        prev = layer
+    return True
+
+
 def _head(net: keras.Model, base: str) -> keras.Model:
-    """The layers of ``net`` after ``base`` (pooling, dense, dropout, softmax:
-    a chain, as :func:`build` makes it) on a new input of the base's output
-    shape. The layers are shared, so training this trains ``net``'s head."""
+    """The layers of ``net`` after ``base`` (a chain: see :func:`_chain_after`)
+    on a new input of the base's output shape. The layers are shared, so
+    training this trains ``net``'s layers."""
     names = [l.name for l in net.layers]
     inp = keras.Input(net.get_layer(base).output.shape[1:], name="base_features")
     h = inp
@@ -254,18 +377,114 @@ def _merge(a: dict, b: dict) -> dict:
     return {k: list(a.get(k, [])) + list(b.get(k, [])) for k in sorted(set(a) | set(b))}
 
 
+def _adam_trainer(net: keras.Model, learning_rate: float, beta_1: float = 0.9, beta_2: float = 0.999,
+                  epsilon: float = 1e-7):
+    """A compiled Adam training step for ``net`` (sparse categorical cross-entropy
+    on its softmax output): ``step(x, y) -> (loss, correct)``.
+
+    The same update as ``keras.optimizers.Adam`` (Kingma & Ba 2015, with
+    Keras' epsilon outside the square root), one fused ``ResourceApplyAdam``
+    per variable. Keras' own ``fit`` traces ten or so operations per variable
+    for Adam: for EfficientNet's 213 variables that trace alone takes ~20 s
+    of CPU, against ~5 s here (measured on 2 cores).
+    """
+    import tensorflow as tf
+    variables = list(net.trainable_variables)
+    slots = [(tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False),
+              tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)) for v in variables]
+    t = tf.Variable(0.0, trainable=False)
+    lr, b1, b2, eps = (tf.constant(float(a), tf.float32) for a in (learning_rate, beta_1, beta_2, epsilon))
+    shape = tuple(net.inputs[0].shape[1:])
+
+    @tf.function(input_signature=[tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int64)])
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            p = net(x, training=True)
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, p))
+        grads = tape.gradient(loss, variables)
+        t.assign_add(1.0)
+        b1p, b2p = tf.pow(b1, t), tf.pow(b2, t)
+        for v, g, (m, s) in zip(variables, grads, slots):
+            tf.raw_ops.ResourceApplyAdam(var=v.value.handle, m=m.handle, v=s.handle, beta1_power=b1p,
+                                         beta2_power=b2p, lr=lr, beta1=b1, beta2=b2, epsilon=eps, grad=g)
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(p, axis=-1), y), tf.float32))
+        return loss, correct
+
+    return step
+
+
+def _train_epoch(step, x: np.ndarray, y: np.ndarray, batch_size: int, rng) -> dict:
+    """One shuffled pass of ``step`` over ``(x, y)``: ``{"loss": [mean], "accuracy": [mean]}``
+    (training-mode figures averaged over the images, as Keras' ``fit`` reports them)."""
+    order = rng.permutation(len(x))
+    total, correct = 0.0, 0.0
+    for s in range(0, len(x), batch_size):
+        i = order[s:s + batch_size]
+        loss, c = step(x[i], y[i])
+        total += float(loss) * len(i)
+        correct += float(c)
+    return {"loss": [total / max(len(x), 1)], "accuracy": [correct / max(len(x), 1)]}
+
+
+def precise_bn(net: keras.Model, x: np.ndarray, batch_size: int = 32) -> int:
+    """Set every trainable BatchNormalization layer's moving mean and variance
+    to the average of its batch statistics over ``x`` ("precise BN").
+
+    Training keeps an exponential moving average (momentum 0.99) of the batch
+    statistics, which lags far behind after a few dozen steps: a network
+    trained from scratch for a few epochs then normalises with nearly its
+    initial statistics at test time and predicts one class, although it has
+    learnt something. Recomputing the statistics with the final weights is
+    Wu & Johnson's remedy (*Rethinking "Batch" in BatchNorm*, 2021, Sec. 3).
+    Only the moving statistics change; training with batch statistics is not
+    affected. Frozen layers (``trainable=False``) are left alone.
+
+    Args:
+        net: A Keras model (changed in place: its BN statistics).
+        x: Network inputs (preprocessed), e.g. the training images.
+        batch_size: Images per forward pass.
+
+    Returns:
+        The number of BatchNormalization layers updated.
+    """
+    bns = [l for l in net.layers if isinstance(l, keras.layers.BatchNormalization) and l.trainable]
+    if not bns or not len(x):
+        return 0
+    old = [l.momentum for l in bns]
+    try:
+        for k, s in enumerate(range(0, len(x), batch_size)):
+            for layer in bns:
+                layer.momentum = k / (k + 1)  # running mean of the batch statistics
+            net(x[s:s + batch_size], training=True)
+    finally:
+        for layer, m in zip(bns, old):
+            layer.momentum = m
+    return len(bns)
+
+
 def train(model, train_data, val_data=None, test_data=None, class_names: Sequence[str] | None = None,
           epochs: int | None = None, fine_tune_epochs: int = 0, scratch: bool = True,
-          batch_size: int | None = None, learning_rate: float = 1e-3, fine_tune_learning_rate: float = 1e-4,
+          scratch_size: tuple[int, int] | None = None, batch_size: int | None = None,
+          learning_rate: float = 1e-3, fine_tune_learning_rate: float = 1e-4,
           base: str | None = None, head_units: int = 64, dropout: float = 0.3, pooling: str = "auto",
           seed: int = 0, verbose: bool = False) -> TransferResult:
     """Train a new head on the profile's frozen conv stack, optionally
     fine-tune the last block, and train the same network from scratch for
     as many epochs (``epochs + fine_tune_epochs``) for comparison.
 
-    While the base is frozen it is a fixed function, so its outputs are
-    computed once and the head is trained on them (the same head, the same
-    gradient steps, without a pass through the conv stack every epoch).
+    The frozen part of the network is a fixed function, so its outputs are
+    computed once, at ``cut`` (the base, or the input of the block that
+    fine-tuning unfreezes), and the rest is trained on them: the same layers
+    and gradient steps as training the whole model, without a pass through
+    the frozen layers every epoch. BatchNormalization layers are never
+    unfrozen: they keep the profile's statistics and run in inference mode,
+    also while the last block is fine-tuned (the point of the Keras
+    transfer-learning guide's ``training=False``).
+
+    The from-scratch network trains its BatchNormalization layers as usual;
+    before each validation and the test its moving statistics are
+    recomputed on the training images (:func:`precise_bn`), so that a short
+    run is judged on what it learnt, not on lagging averages.
 
     Args:
         model: The profile whose conv stack is reused (not modified).
@@ -277,8 +496,16 @@ def train(model, train_data, val_data=None, test_data=None, class_names: Sequenc
         fine_tune_epochs: Further epochs with the last block unfrozen
             (:func:`last_block`) at ``fine_tune_learning_rate``.
         scratch: Also train the from-scratch baseline.
-        batch_size: Images per step (default :func:`train_batch_size`: from
-            the model's size, 16 for small models, 4 for VGG16).
+        scratch_size: Input size of the from-scratch network (default the
+            profile's): its images are resized bilinearly. Only honest when
+            the images hold no more detail than that size (e.g. 28x28
+            Fashion-MNIST items upsampled to 224); it saves compute. The
+            layers and parameters stay the same (``"auto"`` pooling is
+            decided at the profile's size, for both networks).
+        batch_size: Images per step (default :func:`train_batch_size` of
+            the model being trained: 16 for small models, for a head on
+            cached features and for EfficientNet-Lite0 at 56x56, 4 for
+            VGG16, MobileNetV2 and EfficientNet-Lite0 at 224x224).
         learning_rate: Adam learning rate for the head (and for scratch).
         fine_tune_learning_rate: Adam learning rate for fine-tuning.
         base, head_units, dropout, pooling: See :func:`build`.
@@ -292,59 +519,116 @@ def train(model, train_data, val_data=None, test_data=None, class_names: Sequenc
         ValueError: Bad data, epochs or options.
     """
     from .course_models import compile_classifier
+    from ._progress import TqdmCallback, progress
     course = as_course(model)
     epochs = budget(10, 3) if epochs is None else _checks.in_range(epochs, 1, 10_000, "epochs", integer=True)
     fine_tune_epochs = _checks.in_range(fine_tune_epochs, 0, 10_000, "fine_tune_epochs", integer=True)
+    batch_size_given = batch_size is not None
     batch_size = (train_batch_size(course) if batch_size is None
                   else _checks.in_range(batch_size, 1, 100_000, "batch_size", integer=True))
     _checks.in_range(learning_rate, 1e-8, 10.0, "learning_rate")
     _checks.in_range(fine_tune_learning_rate, 1e-8, 10.0, "fine_tune_learning_rate")
     x, y = _xy(course, train_data, "train_data")
     n_cls = len(class_names) if class_names is not None else int(y.max()) + 1
-    y = _checks.targets(y, len(y), max(n_cls, 2))
+    y = _checks.targets(y, len(y), max(n_cls, 2)).astype(np.int64)
     names = list(class_names) if class_names is not None else [f"class_{i}" for i in range(n_cls)]
     val = _xy(course, val_data, "val_data", n_cls) if val_data is not None else None
     test = _xy(course, test_data, "test_data", n_cls) if test_data is not None else None
     name = base_layer(course, base)
+    if pooling == "auto":   # decided once, at the profile's size: the scratch network gets the same head
+        pooling = "flatten" if int(np.prod(course.model.get_layer(name).output.shape[1:])) <= 8192 else "avg"
+    if scratch and scratch_size is not None and tuple(scratch_size) != tuple(course.input_size) \
+            and pooling == "flatten":
+        raise ValueError(f"scratch_size={tuple(scratch_size)} with pooling='flatten' would give the scratch "
+                         "network another dense layer than the transferred one; use pooling='avg' or "
+                         f"scratch_size=None (valid choices for pooling here: 'avg')")
+    prep = lambda a: np.asarray(course.preprocess(a), np.float32)  # noqa: E731
 
-    def fit(net, n_epochs, start, desc, inputs=x, validation=val):
-        from ._progress import TqdmCallback
+    def fit(net, inputs, n_epochs, start, desc, validation):
         keras.utils.set_random_seed(seed + start)
-        steps = int(np.ceil(len(inputs) / batch_size))
-        cbs = [TqdmCallback(n_epochs, steps, desc=desc)] if verbose else []
-        h = net.fit(inputs, y, batch_size=batch_size, epochs=start + n_epochs, initial_epoch=start,
+        bs = batch_size if batch_size_given else train_batch_size(net)   # a head on cached features: 16
+        steps = int(np.ceil(len(inputs) / bs))
+        cbs = [TqdmCallback(n_epochs, steps, desc=desc)] if verbose and desc else []
+        h = net.fit(inputs, y, batch_size=bs, epochs=start + n_epochs, initial_epoch=start,
                     validation_data=validation, verbose=0, shuffle=True, callbacks=cbs)
         return h.history
 
+    # ---- transfer: frozen part computed once at the cut, the rest trained on it
     net = build(course, n_cls, name, head_units, dropout, pooling, pretrained=True, seed=seed)
-    head = compile_classifier(_head(net, name), learning_rate)
-    fx = _stack_outputs(net, name, x, batch_size, verbose, "features of the frozen base")
-    fval = None if val is None else (_stack_outputs(net, name, val[0], batch_size, verbose,
-                                                    "validation features"), val[1])
-    hist = fit(head, epochs, 0, "head on the frozen base", fx, fval)
-    del fx, fval
-    tuned: list[str] = []
-    if fine_tune_epochs:
-        tuned = last_block(net, name)
-        for layer_name in tuned:
-            net.get_layer(layer_name).trainable = True
-        compile_classifier(net, fine_tune_learning_rate)  # recompile: trainable flags changed
-        hist = _merge(hist, fit(net, fine_tune_epochs, epochs, "fine-tuning the last block"))
+    tuned = last_block(net, name) if fine_tune_epochs else []
+    layer_names = [l.name for l in net.layers]
+    cut = name                              # where the cached features are taken
+    if tuned:
+        before_block = layer_names[min(layer_names.index(t) for t in tuned) - 1]
+        if _chain_after(net, before_block):
+            cut = before_block               # the fine-tuned block trains on cached features too
+    if not _chain_after(net, cut):
+        cut = ""                             # not a chain after the base: train the whole model
+    tune_on_cache = bool(tuned) and bool(cut) and layer_names.index(cut) < layer_names.index(tuned[0])
+    hist: dict = {}
+    if cut:
+        head = _head(net, cut)
+        fx = _stack_outputs(net, cut, prep(x), batch_size, verbose, "features of the frozen layers")
+        fval = None if val is None else (_stack_outputs(net, cut, prep(val[0]), batch_size, verbose,
+                                                        "validation features"), val[1])
+        compile_classifier(head, learning_rate)
+        hist = fit(head, fx, epochs, 0, "head on the frozen base", fval)
+    else:
+        compile_classifier(net, learning_rate)
+        hist = fit(net, prep(x), epochs, 0, "head on the frozen base",
+                   None if val is None else (prep(val[0]), val[1]))
+    if tuned:
+        for t in tuned:
+            net.get_layer(t).trainable = True
+        if tune_on_cache:
+            compile_classifier(head, fine_tune_learning_rate)  # recompile: trainable flags changed
+            hist = _merge(hist, fit(head, fx, fine_tune_epochs, epochs, "fine-tuning the last block", fval))
+        else:  # the block is not a chain (e.g. residual): fine-tune the whole model, BN still frozen
+            compile_classifier(net, fine_tune_learning_rate)
+            hist = _merge(hist, fit(net, prep(x), fine_tune_epochs, epochs, "fine-tuning the last block",
+                                    None if val is None else (prep(val[0]), val[1])))
+    if cut:
+        del fx, fval
+    compile_classifier(net, fine_tune_learning_rate if tuned else learning_rate)
     histories = {"transfer": hist}
-    result_scratch = None
-    if scratch:
-        raw = build(course, n_cls, name, head_units, dropout, pooling, pretrained=False, seed=seed)
-        compile_classifier(raw, learning_rate)
-        histories["scratch"] = fit(raw, epochs + fine_tune_epochs, 0, "from scratch")
-        result_scratch = _course(raw, course, names, name, "from scratch")
     acc = {}
     if test is not None:
-        acc["transfer"] = float(net.evaluate(*test, verbose=0, batch_size=64)[1])
-        if scratch:
-            acc["scratch"] = float(raw.evaluate(*test, verbose=0, batch_size=64)[1])
+        if cut and (tune_on_cache or not tuned):  # the head on cached test features: net.evaluate's numbers
+            ft = _stack_outputs(net, cut, prep(test[0]), batch_size, verbose, "test features")
+            acc["transfer"] = float(head.evaluate(ft, test[1], verbose=0, batch_size=64)[1])
+        else:
+            acc["transfer"] = float(net.evaluate(prep(test[0]), test[1], verbose=0, batch_size=64)[1])
+
+    # ---- the same network from random weights, all trainable
+    result_scratch = None
+    if scratch:
+        size = tuple(course.input_size) if scratch_size is None else tuple(scratch_size)
+        raw = build(course, n_cls, name, head_units, dropout, pooling, pretrained=False, seed=seed,
+                    input_size=size)
+        size = tuple(raw.inputs[0].shape[1:3])
+        xs = prep(resize_images(x, size))
+        vs = None if val is None else (prep(resize_images(val[0], size)), val[1])
+        compile_classifier(raw, learning_rate)   # for evaluate (and for whoever trains it further)
+        step = _adam_trainer(raw, learning_rate)
+        rng = np.random.default_rng(seed)
+        bs = batch_size if batch_size_given else train_batch_size(raw)
+        total = epochs + fine_tune_epochs
+        hs: dict = {}
+        for e in progress(range(total), total=total, desc="from scratch", show=verbose):
+            h = _train_epoch(step, xs, y, bs, rng)
+            precise_bn(raw, xs)
+            if vs is not None:
+                loss, accuracy = raw.evaluate(*vs, verbose=0, batch_size=64)[:2]
+                h = dict(h, val_loss=[float(loss)], val_accuracy=[float(accuracy)])
+            hs = _merge(hs, h)
+        histories["scratch"] = hs
+        if test is not None:
+            acc["scratch"] = float(raw.evaluate(prep(resize_images(test[0], size)), test[1], verbose=0,
+                                                batch_size=64)[1])
+        result_scratch = _course(raw, course, names, name, "from scratch")
     return TransferResult(transfer=_course(net, course, names, name, "transfer"), scratch=result_scratch,
                           histories=histories, fine_tune_from=epochs if fine_tune_epochs else None,
-                          fine_tuned=tuned, test_accuracy=acc, base=name)
+                          fine_tuned=tuned, test_accuracy=acc, base=name, cut=cut)
 
 
 # ----------------------------------------------------------------- plotting
