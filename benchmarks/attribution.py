@@ -249,8 +249,8 @@ def bench_gradients(profile: str, n_images: int = 2) -> list[str]:
     rows.append(("Grad-CAM", t_v_gc, t_r_gc, _agreement(v_gc, r_gc)))
 
     # SmoothGrad on saliency
-    vislib.smoothgrad(vislib.saliency, course, x, t, noise=NOISE, samples=1)
-    v_sg, t_v_sg = _timed(vislib.smoothgrad, vislib.saliency, course, x, t, noise=NOISE, samples=SAMPLES)
+    vislib.smoothgrad(course, x, t, noise=NOISE, samples=1)
+    v_sg, t_v_sg = _timed(vislib.smoothgrad, course, x, t, noise=NOISE, samples=SAMPLES)
     sal = Saliency(linear, model_modifier=None, clone=False)
     sal(score, net_in, smooth_samples=1, smooth_noise=NOISE)
     r_sg, t_r_sg = _timed(sal, score, net_in, smooth_samples=SAMPLES, smooth_noise=NOISE)

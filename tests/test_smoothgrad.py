@@ -24,9 +24,9 @@ def _corr(a, b):
 def test_one_sample_without_noise_is_the_method_itself(fashion, fashion_data, name):
     x, _ = _items(fashion_data, 3)
     method = getattr(vislib, name)
-    got = vislib.smoothgrad(method, fashion, x, noise=0.0, samples=1)
+    got = vislib.smoothgrad(fashion, x, noise=0.0, samples=1, method=method)
     np.testing.assert_allclose(got, method(fashion, x), rtol=1e-5, atol=1e-8)
-    many = vislib.smoothgrad(method, fashion, x, noise=0.0, samples=3, batch_size=2)
+    many = vislib.smoothgrad(fashion, x, noise=0.0, samples=3, batch_size=2, method=method)
     np.testing.assert_allclose(many, method(fashion, x), rtol=1e-5, atol=1e-8)
 
 
@@ -34,7 +34,7 @@ def test_maps_grow_reproducible_and_smoother_with_samples(fashion, fashion_data)
     x, _ = _items(fashion_data, 4)
 
     def run(samples, seed):
-        return vislib.smoothgrad(vislib.saliency, fashion, x, samples=samples, seed=seed)
+        return vislib.smoothgrad(fashion, x, samples=samples, seed=seed)
 
     r1, r32 = _corr(run(1, 0), run(1, 1)), _corr(run(32, 0), run(32, 1))
     assert r32 > r1 + 0.2, (r1, r32)
@@ -56,7 +56,7 @@ def test_real_network_smoothgrad_is_smoother_and_lands_on_the_object(lite0, lite
     k = [names.index("coffee"), names.index("rocket")]
     x, b = images[k], [boxes[i] for i in k]
     plain = vislib.saliency(lite0, x)
-    smooth = vislib.smoothgrad(vislib.saliency, lite0, x, noise=0.15, samples=10, seed=0)
+    smooth = vislib.smoothgrad(lite0, x, noise=0.15, samples=10, seed=0)
     assert (_roughness(smooth) <= 0.6 * _roughness(plain)).all(), (_roughness(smooth), _roughness(plain))
     area = vislib.metrics.box_mask(b[1], x.shape[1:3]).mean()
     fit_plain, fit_smooth = vislib.metrics.roi_fit(plain[1], b[1]), vislib.metrics.roi_fit(smooth[1], b[1])
@@ -72,7 +72,7 @@ def test_target_is_decided_once_on_the_clean_images(fashion, fashion_data):
         seen_images.append(np.asarray(images))
         return np.zeros(np.shape(images)[:3], np.float32)
 
-    out = vislib.smoothgrad(spy, fashion, x, noise=1.0, samples=5, batch_size=4)
+    out = vislib.smoothgrad(fashion, x, noise=1.0, samples=5, batch_size=4, method=spy)
     assert out.shape == (3, 28, 28)
     top = fashion.predict(x).argmax(1)
     np.testing.assert_array_equal(np.concatenate(seen_targets), np.repeat(top, 5))
@@ -81,35 +81,35 @@ def test_target_is_decided_once_on_the_clean_images(fashion, fashion_data):
     assert copies.min() >= 0 and copies.max() <= 255  # clipped to the pixel range
     # noise of sigma = 0.1 * 255 around mid-grey pixels
     seen_images.clear()
-    vislib.smoothgrad(spy, fashion, np.full((1, 28, 28, 1), 127.5, "float32"), noise=0.1, samples=20)
+    vislib.smoothgrad(fashion, np.full((1, 28, 28, 1), 127.5, "float32"), noise=0.1, samples=20, method=spy)
     assert abs(np.concatenate(seen_images).std() - 25.5) < 1.0
 
 
 def test_batch_size_and_seed(fashion, fashion_data):
     x, _ = _items(fashion_data, 2)
-    a = vislib.smoothgrad(vislib.saliency, fashion, x, samples=6, seed=3)
-    b = vislib.smoothgrad(vislib.saliency, fashion, x, samples=6, seed=3, batch_size=5)
+    a = vislib.smoothgrad(fashion, x, samples=6, seed=3)
+    b = vislib.smoothgrad(fashion, x, samples=6, seed=3, batch_size=5)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
-    c = vislib.smoothgrad(vislib.saliency, fashion, x, samples=6, seed=4)
+    c = vislib.smoothgrad(fashion, x, samples=6, seed=4)
     assert not np.allclose(a, c)
 
 
 def test_shapes_options_and_squared(fashion, fashion_data):
     x, _ = _items(fashion_data, 2)
-    m = vislib.smoothgrad(vislib.saliency, fashion, x, samples=3)
+    m = vislib.smoothgrad(fashion, x, samples=3)
     assert m.shape == (2, 28, 28) and m.dtype == np.float32
-    signed = vislib.smoothgrad(vislib.saliency, fashion, x, samples=3, reduce=None)
+    signed = vislib.smoothgrad(fashion, x, samples=3, reduce=None)
     assert signed.shape == (2, 28, 28, 1) and (signed < 0).any()
-    sq = vislib.smoothgrad(vislib.saliency, fashion, x, samples=3, squared=True)
+    sq = vislib.smoothgrad(fashion, x, samples=3, squared=True)
     assert (sq >= 0).all() and not np.allclose(sq, m)
-    one = vislib.smoothgrad(vislib.gradcam, fashion, x[0], samples=2, layer=fashion.first_conv)
+    one = vislib.smoothgrad(fashion, x[0], samples=2, layer=fashion.first_conv, method=vislib.gradcam)
     assert one.shape == (1, 28, 28)
 
 
 def test_quadrant_model_keeps_its_maximum_in_the_quadrant():
     course = course_from(quadrant_model())
     x = np.random.default_rng(0).uniform(0, 1, (2, 16, 16, 3)).astype("float32")
-    m = vislib.smoothgrad(vislib.saliency, course, x, target=0, samples=8)
+    m = vislib.smoothgrad(course, x, target=0, samples=8)
     for s in m:
         yy, xx = np.unravel_index(s.argmax(), s.shape)
         assert yy < 9 and xx < 9
@@ -127,28 +127,28 @@ def test_bare_model_noise_uses_the_data_range():
         return np.zeros(np.shape(images)[:3], np.float32)
 
     assert isinstance(model, keras.Model)
-    vislib.smoothgrad(spy, model, x, noise=0.2, samples=50, target=0)
+    vislib.smoothgrad(model, x, noise=0.2, samples=50, target=0, method=spy)
     noise = np.concatenate(seen) - x
     assert abs(noise.std() - 0.2 * (x.max() - x.min())) < 0.01
 
 
 def test_runs_on_imagenet_architectures(imagenet_random):
     photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
-    m = vislib.smoothgrad(vislib.saliency, imagenet_random, photo, target=281, samples=2)
+    m = vislib.smoothgrad(imagenet_random, photo, target=281, samples=2)
     assert m.shape == (1, 224, 224) and np.isfinite(m).all()
 
 
 def test_bad_arguments_raise_value_errors(fashion, fashion_data):
     x, _ = _items(fashion_data, 1)
     with pytest.raises(ValueError, match="noise"):
-        vislib.smoothgrad(vislib.saliency, fashion, x, noise=-0.1)
+        vislib.smoothgrad(fashion, x, noise=-0.1)
     with pytest.raises(ValueError, match="noise"):
-        vislib.smoothgrad(vislib.saliency, fashion, x, noise=1.5)
+        vislib.smoothgrad(fashion, x, noise=1.5)
     with pytest.raises(ValueError, match="samples"):
-        vislib.smoothgrad(vislib.saliency, fashion, x, samples=0)
+        vislib.smoothgrad(fashion, x, samples=0)
     with pytest.raises(ValueError, match="samples"):
-        vislib.smoothgrad(vislib.saliency, fashion, x, samples=2.5)
+        vislib.smoothgrad(fashion, x, samples=2.5)
     with pytest.raises(ValueError, match="vislib.saliency"):
         vislib.smoothgrad("saliency", fashion, x)
     with pytest.raises(ValueError, match="out of range"):
-        vislib.smoothgrad(vislib.saliency, fashion, x, target=11)
+        vislib.smoothgrad(fashion, x, target=11)

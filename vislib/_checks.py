@@ -128,6 +128,23 @@ def choice(value, valid: Iterable, name: str):
     return value
 
 
+#: Upper bound for counts (batch sizes, steps, samples): far above anything a
+#: laptop finishes, low enough to catch a typo (1e9) before memory runs out.
+MAX_COUNT = 1_000_000
+
+
+def count(value, name: str, low: int = 1, high: int = MAX_COUNT) -> int:
+    """The one rule for counts (``batch_size``, ``steps``, ``samples``, sizes,
+    strides): a whole number in ``[low, high]`` (numpy ints and integral
+    floats such as ``8.0`` accepted), returned as ``int``.
+
+    Raises:
+        ValueError: Booleans, strings, NaN, fractions or out-of-range values,
+            naming ``name``, the value and the valid range.
+    """
+    return in_range(value, low, high, name, integer=True)
+
+
 def in_range(value, low, high, name: str, integer: bool = False):
     """Check ``low <= value <= high`` (and integrality); raise a ValueError saying so."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):

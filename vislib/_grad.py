@@ -74,7 +74,7 @@ def run_batched(fn, course: CourseModel, x: np.ndarray, classes: np.ndarray,
     Returns:
         ``fn``'s outputs, each concatenated over the batches as float32.
     """
-    bs = batch_size or _graph.batch_size_for(course.model)
+    bs = _graph.batch_size(course.model, batch_size)
     parts = []
     for s in _chunks(len(x), bs):
         out = fn(tf.convert_to_tensor(x[s], tf.float32), tf.convert_to_tensor(classes[s], tf.int64), *extra)

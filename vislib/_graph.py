@@ -220,6 +220,20 @@ def logits(model: keras.Model, x: np.ndarray, batch_size: int = 32) -> np.ndarra
 BUDGET_MB = {"gradient": 256.0, "forward": 96.0}
 
 
+def batch_size(model: keras.Model, requested=None, kind: str = "gradient") -> int:
+    """The one batch-size rule of the library: ``requested`` if given (a whole
+    number >= 1, else a ValueError naming it), otherwise
+    :func:`batch_size_for` the model.
+
+    Every public ``batch_size=`` option goes through here, so ``-1``, ``0``,
+    ``2.5`` or ``"8"`` get the same clear error everywhere.
+    """
+    if requested is None:
+        return batch_size_for(model, kind=kind)
+    from ._checks import count
+    return count(requested, "batch_size")
+
+
 def batch_size_for(model: keras.Model, budget_mb: float | None = None, kind: str = "gradient") -> int:
     """A batch size sized from the model's activations, so big models (VGG16)
     stay under Binder's 2 GB while small ones run in large batches.

@@ -222,7 +222,7 @@ def gradcam_plus_plus(model, images, target=None, layer: str | None = None,
     course, x, t = resolve(model, images, target)
     name = _default_layer(course, layer)
     vis = GradcamPlusPlus(linear_model(course.model), model_modifier=None, clone=False)
-    bs = batch_size or _graph.batch_size_for(course.model)
+    bs = _graph.batch_size(course.model, batch_size)
     maps = []
     for s in _chunks(len(x), bs):
         seed = np.asarray(course.preprocess(x[s]), np.float32)
@@ -358,7 +358,7 @@ def scorecam(model, images, target=None, layer: str | None = None, max_channels:
     k = scorecam_channels(course, name, max_channels)
     acts_of = _graph.compiled_forward(course.model, (name,))
     logits_of = _graph.compiled_forward(course.model)
-    bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
+    bs = _graph.batch_size(course.model, batch_size, kind="forward")
     H, W = course.input_size
     eps = keras.config.epsilon()
     maps = []

@@ -331,7 +331,7 @@ def _curves(course, x: np.ndarray, t: np.ndarray, maps: np.ndarray, steps: int, 
     if not len(inner):
         return probs
     rng = np.random.default_rng(seed)
-    bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
+    bs = _graph.batch_size(course.model, batch_size, kind="forward")
     per_chunk = max(1, (4 * bs) // len(inner))  # images whose copies go through together
     for start in range(0, n, per_chunk):
         idx = range(start, min(n, start + per_chunk))

@@ -158,7 +158,7 @@ def occlusion(model, images, target=None, patch: int | tuple[int, int] | None = 
     spatial = isinstance(fill, str) and fill == "blur"
     if batch_size is not None:
         _checks.in_range(batch_size, 1, 1 << 20, "batch_size", integer=True)
-    bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
+    bs = _graph.batch_size(course.model, batch_size, kind="forward")
     if target is not None:  # bad targets fail before any forward pass
         _checks.targets(target, n, course.num_classes)
     run = _prob_fn(course)

@@ -163,7 +163,7 @@ def max_activating_patches(model, layer: str, channel, images, k: int = 9,
     _checks.in_range(k, 1, 100_000, "k", integer=True)
     top = _TopK(len(chans), int(k), one_per_image)
     if maps is None:
-        bs = batch_size or _graph.batch_size_for(course.model, kind="forward")
+        bs = _graph.batch_size(course.model, batch_size, kind="forward")
         for start in range(0, len(x), bs):
             a = _activations(course, x[start:start + bs], layer, batch_size=bs)[layer]
             top.update(a[..., chans], start)

@@ -232,7 +232,7 @@ class CourseModel:
     def predict(self, images, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, classes) for display images, batched."""
         x = self.check(images)
-        bs = batch_size or _graph.batch_size_for(self.model, kind="forward")
+        bs = _graph.batch_size(self.model, batch_size, kind="forward")
         run = _graph.compiled_call(self.model)
         out = [np.asarray(run(self.preprocess(x[i:i + bs]))) for i in range(0, len(x), bs)]
         return np.concatenate(out).astype(np.float32)
@@ -241,7 +241,7 @@ class CourseModel:
         """Pre-softmax class scores (N, classes) for display images."""
         x = self.check(images)
         return _graph.logits(self.model, np.asarray(self.preprocess(x)),
-                             batch_size or _graph.batch_size_for(self.model, kind="forward"))
+                             _graph.batch_size(self.model, batch_size, kind="forward"))
 
     def decode(self, probs, top: int = 5) -> list[list[tuple[str, float]]]:
         """Top-``top`` (class name, probability) per row of ``probs``."""

@@ -12,8 +12,11 @@ from typing import Callable
 
 import numpy as np
 
+import keras
+
 from . import _checks, _graph
 from ._grad import resolve
+from .profiles import CourseModel
 
 
 def _noise_range(course, x: np.ndarray) -> tuple[float, float, bool]:
@@ -25,7 +28,7 @@ def _noise_range(course, x: np.ndarray) -> tuple[float, float, bool]:
     return float(x.min()), float(x.max()), False
 
 
-def smoothgrad(method: Callable, model, images, target=None, noise: float = 0.15,
+def smoothgrad(model, images, target=None, method: Callable | None = None, noise: float = 0.15,
                samples: int = 25, batch_size: int | None = None, seed: int | None = 0,
                squared: bool = False, **options) -> np.ndarray:
     """Average ``method``'s map over ``samples`` noisy copies of each image.
@@ -41,11 +44,12 @@ def smoothgrad(method: Callable, model, images, target=None, noise: float = 0.15
     batch.
 
     Args:
-        method: An explanation function with the course's call shape, e.g.
-            ``vislib.saliency``, ``vislib.guided_backprop``, ``vislib.gradcam``.
         model: A :class:`~vislib.CourseModel` or a ``keras.Model``.
         images: One image (H, W, C) or a batch (N, H, W, C) of display pixels.
         target: Class index, one per image, or None for each image's top-1.
+        method: The explanation function to smooth, with the course's call
+            shape, e.g. ``vislib.saliency`` (the default),
+            ``vislib.guided_backprop``, ``vislib.gradcam``.
         noise: Noise level sigma / (max - min), in [0, 1]; the paper finds
             0.1-0.2 best.
         samples: Noisy copies per image, >= 1 (the paper uses about 50).
@@ -60,20 +64,26 @@ def smoothgrad(method: Callable, model, images, target=None, noise: float = 0.15
         (N, H, W).
 
     Raises:
-        ValueError: ``method`` not callable, ``noise`` outside [0, 1],
-            ``samples`` < 1, bad images or targets.
+        ValueError: ``method`` not an explanation function (or passed
+            first, the old call shape), ``noise`` outside [0, 1], ``samples``
+            or ``batch_size`` not a whole number >= 1, bad images or targets.
     """
-    if not callable(method):
+    if callable(model) and not isinstance(model, (CourseModel, keras.Model)):
+        # the call shape before the one-contract change: smoothgrad(method, model, images)
+        raise ValueError(f"smoothgrad takes (model, images, target=None, method=...); got the function "
+                         f"{getattr(model, '__name__', model)!r} first: call "
+                         f"smoothgrad(model, images, method=vislib.{getattr(model, '__name__', 'saliency')})")
+    if method is None:
+        from .saliency import saliency as method
+    if not callable(method) or isinstance(method, (CourseModel, keras.Model)):
         raise ValueError(f"method must be an explanation function such as vislib.saliency, "
                          f"vislib.guided_backprop or vislib.gradcam; got {method!r}")
     _checks.in_range(noise, 0.0, 1.0, "noise")
-    samples = _checks.in_range(samples, 1, 100_000, "samples", integer=True)
-    if batch_size is not None:
-        batch_size = _checks.in_range(batch_size, 1, 1 << 20, "batch_size", integer=True)
+    samples = _checks.count(samples, "samples")
     course, x, t = resolve(model, images, target)
     lo, hi, clip = _noise_range(course, x)
     sigma = float(noise) * (hi - lo)
-    bs = batch_size or _graph.batch_size_for(course.model)
+    bs = _graph.batch_size(course.model, batch_size)
     rng = np.random.default_rng(seed)
 
     n = len(x)

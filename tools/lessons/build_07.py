@@ -91,16 +91,16 @@ plt.tight_layout(); plt.show()
     md(r"""
 ## With vislib
 
-`vislib.smoothgrad(method, model, images, target=None, noise=0.15, samples=25, seed=0)` wraps
-any method with the course's call shape. With the same seed it draws the same noise as our
+`vislib.smoothgrad(model, images, target=None, method=vislib.saliency, noise=0.15, samples=25, seed=0)`
+has the course's one call shape and wraps any method that has it (`method=`). With the same seed it draws the same noise as our
 hand-made version, so the maps must agree; with one sample and no noise it *is* the method.
 """),
     code(r"""
-sg = vislib.smoothgrad(vislib.saliency, cm, images, top1, noise=NOISE, samples=SAMPLES, seed=0)
+sg = vislib.smoothgrad(cm, images, top1, noise=NOISE, samples=SAMPLES, seed=0)
 assert sg.shape == images.shape[:3] and sg.dtype == np.float32
 assert np.allclose(sg, sg_hand, rtol=1e-4, atol=1e-6 * sg_hand.max()), "vislib.smoothgrad differs from the hand version"
 print("vislib.smoothgrad equals the hand version; largest difference", float(np.abs(sg - sg_hand).max()))
-same = vislib.smoothgrad(vislib.saliency, cm, images, top1, noise=0.0, samples=1)
+same = vislib.smoothgrad(cm, images, top1, noise=0.0, samples=1)
 assert np.allclose(same, vanilla, rtol=1e-5), "one sample without noise must be plain saliency"
 """),
     md(r"""
@@ -110,7 +110,7 @@ SmoothGrad (the same number of samples).
     code(r"""
 rows = list(range(min(3 if IMAGENET else 4, len(images))))   # the images drawn below
 gb = vislib.guided_backprop(cm, images[rows], top1[rows])
-sg_gb = vislib.smoothgrad(vislib.guided_backprop, cm, images[rows], top1[rows], noise=NOISE, samples=SAMPLES)
+sg_gb = vislib.smoothgrad(cm, images[rows], top1[rows], noise=NOISE, samples=SAMPLES, method=vislib.guided_backprop)
 columns = {"saliency": vanilla, "SmoothGrad": sg, "guided BP": gb, "SmoothGrad guided BP": sg_gb}
 fig, axes = plt.subplots(len(rows), 5, figsize=(11, 2.3 * len(rows)), squeeze=False)
 for r, i in enumerate(rows):
@@ -133,7 +133,7 @@ of samples, growing noise:
     code(r"""
 levels = [0.0, 0.05, 0.15, 0.3, 0.6]
 i = 0
-by_noise = {lvl: vislib.smoothgrad(vislib.saliency, cm, images[i:i + 1], int(top1[i]), noise=lvl, samples=SAMPLES)[0]
+by_noise = {lvl: vislib.smoothgrad(cm, images[i:i + 1], int(top1[i]), noise=lvl, samples=SAMPLES)[0]
             for lvl in levels}
 fig, axes = plt.subplots(1, len(levels), figsize=(2.3 * len(levels), 2.6))
 for ax, (lvl, m) in zip(axes, by_noise.items()):
@@ -258,8 +258,8 @@ sg_cache = {}
 def smooth_map(i, method, noise, samples):
     key = (i, method, round(noise, 3), samples)
     if key not in sg_cache:
-        sg_cache[key] = vislib.smoothgrad(METHODS[method], cm, images[i:i + 1], int(top1[i]),
-                                          noise=noise, samples=samples)[0]
+        sg_cache[key] = vislib.smoothgrad(cm, images[i:i + 1], int(top1[i]),
+                                          noise=noise, samples=samples, method=METHODS[method])[0]
     return sg_cache[key]
 
 def show_smoothgrad(image, method, noise, samples, view):
@@ -333,8 +333,8 @@ r_gain = None            # your answer
 
 vislib.check(sigma_20, 0.2 * (hi - lo), hint="noise * (max - min) of the pixel range cm.pixel_range",
              name="1. sigma")
-vislib.check(sg_guided, vislib.smoothgrad(vislib.guided_backprop, cm, images[:1], samples=5, seed=0)[0],
-             tol=1e-4, hint="vislib.smoothgrad(vislib.guided_backprop, cm, images[:1], samples=5, seed=0)[0]",
+vislib.check(sg_guided, vislib.smoothgrad(cm, images[:1], samples=5, seed=0, method=vislib.guided_backprop)[0],
+             tol=1e-4, hint="vislib.smoothgrad(cm, images[:1], samples=5, seed=0, method=vislib.guided_backprop)[0]",
              name="2. SmoothGrad of guided backprop")
 vislib.check(r_gain, agreement[ns[-1]] - agreement[ns[0]], tol=1e-3,
              hint="agreement[ns[-1]] - agreement[ns[0]]", name="3. gain in agreement");
@@ -345,7 +345,7 @@ vislib.check(r_gain, agreement[ns[-1]] - agreement[ns[0]], tol=1e-3,
 - SmoothGrad averages an explanation over noisy copies of the image:
   $\hat M_c(x) = \frac{1}{n}\sum_i M_c(x + \varepsilon_i)$, with $\sigma$ a fraction of the
   pixel range (10-20% works well).
-- `vislib.smoothgrad(method, ...)` is one wrapper for every gradient method; the target is
+- `vislib.smoothgrad(model, images, method=...)` is one wrapper for every gradient method; the target is
   fixed on the clean image, the copies are clipped to the pixel range and batched.
 - "Less noisy" is measurable: independent runs agree more as the samples grow (the error
   falls like $1/\sqrt{n}$), the maps get smoother (total variation per unit of mass), and
