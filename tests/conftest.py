@@ -5,7 +5,11 @@ its real ImageNet weights (each built once per session)."""
 from __future__ import annotations
 
 import os
+import shutil
+import urllib.error
+import urllib.request
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore", message=".*structure of `inputs` doesn't match.*")
@@ -15,7 +19,22 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import vislib  # noqa: E402
+from vislib._config import keras_home  # noqa: E402
+from vislib._seed import seeded  # noqa: E402
 from vislib.profiles import CourseModel, as_course  # noqa: E402
+
+#: the Keras cache the session started with (the trained course models live here)
+SESSION_KERAS_HOME = keras_home()
+
+
+@pytest.fixture(autouse=True)
+def _seeded_test():
+    """Every test starts from the same random state (Python, NumPy, TensorFlow,
+    Keras; seed 0), whichever tests and session fixtures ran before it, and
+    leaves the state as it found it: a test's draws do not depend on the order
+    or the selection (``-k``) of the tests."""
+    with seeded(0):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -35,23 +54,76 @@ def fashion_data():
     return vislib.fashion_mnist()
 
 
+def no_network(*args, **kwargs):
+    """Stands in for every download in :func:`offline_keras_home` (the error
+    Keras' ``get_file`` raises offline)."""
+    raise Exception("URL fetch failure: [Errno -2] Name or service not known (no network in this test)")
+
+
+class OfflineKerasHome:
+    """What :func:`offline_keras_home` gives a test: the empty cache folder and a
+    way to put a trained course model into it (copied from the session's cache,
+    so the test neither trains for minutes nor reads the user's cache otherwise)."""
+
+    def __init__(self, home: Path):
+        self.home = home
+
+    def add_course_model(self, name: str) -> Path:
+        from vislib import course_models
+        path = course_models.cache_path(course_models.RECIPES[name])  # the new home's vislib/
+        src = SESSION_KERAS_HOME / "vislib" / path.name
+        if not src.exists():  # the fixture that trains it (fashion, fashion_gap) must run first
+            raise RuntimeError(f"{src} is not cached; request the course model's fixture first")
+        shutil.copy2(src, path)
+        return path
+
+
+@pytest.fixture
+def offline_keras_home(tmp_path, monkeypatch) -> OfflineKerasHome:
+    """An empty Keras cache and no network, whatever the machine has.
+
+    ``KERAS_HOME`` (read by vislib at call time) and Keras' own cache folder
+    (read by Keras once, at import) point at a new empty folder, and every
+    download raises: ``keras.utils.get_file``, Keras' internal ``get_file``
+    and ``urlretrieve`` (which ``keras.datasets`` and ``keras.applications``
+    call), and ``urllib.request``'s ``urlopen`` / ``urlretrieve``. A test that
+    expects the offline behaviour then passes the same on a laptop with network
+    and a full ``~/.keras`` as on the offline CI machine.
+    """
+    from keras.src.backend import config as keras_config
+    from keras.src.utils import file_utils
+    home = tmp_path / "keras_home"
+    (home / "vislib").mkdir(parents=True)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(home))
+    monkeypatch.setattr(keras.utils, "get_file", no_network)
+    monkeypatch.setattr(file_utils, "get_file", no_network)
+
+    def no_url(*args, **kwargs):
+        raise urllib.error.URLError("no network in this test")
+    monkeypatch.setattr(file_utils, "urlretrieve", no_url)
+    monkeypatch.setattr(urllib.request, "urlopen", no_url)
+    monkeypatch.setattr(urllib.request, "urlretrieve", no_url)
+    return OfflineKerasHome(home)
+
+
 @pytest.fixture(scope="session")
 def vgg16_random():
     """VGG16's architecture with random weights (costs what the real one does)."""
-    keras.utils.set_random_seed(0)
-    return vislib.load_model("vgg16", weights=None)
+    with seeded(0):
+        return vislib.load_model("vgg16", weights=None)
 
 
 @pytest.fixture(scope="session")
 def mobilenet_random():
-    keras.utils.set_random_seed(0)
-    return vislib.load_model("mobilenet_v2", weights=None)
+    with seeded(0):
+        return vislib.load_model("mobilenet_v2", weights=None)
 
 
 @pytest.fixture(scope="session")
 def resnet_random():
-    keras.utils.set_random_seed(0)
-    return vislib.load_model("resnet50", weights=None)
+    with seeded(0):
+        return vislib.load_model("resnet50", weights=None)
 
 
 @pytest.fixture(scope="session")

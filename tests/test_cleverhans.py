@@ -72,6 +72,11 @@ def test_clever_hans_model_cheats_and_is_caught(hans, fashion_data):
     y = yt[:3000]
     c = hans.extras["marked_class"]
     rep = ch.accuracy_report(hans, x, y)
+    # measured with VISLIB_FAST=1 (12000 images, 2 epochs) for recipe seeds 0 / 1 / 2 (the seed
+    # changed in a copy of the recipe): overall accuracy with the confound 0.918 / 0.915 / 0.909,
+    # marked-class drop without the mark 0.997 / 1.0 / 1.0, mark-as-attack 0.939 / 0.929 / 0.925,
+    # and the marked class was the ROI-fit minimum, the mark-fit maximum and the one flagged each
+    # time. Margins below the minima: 0.11, 0.70, 0.42.
     # looks fine on data with the same confound, collapses without the mark
     assert rep.overall_with > 0.8
     assert rep.with_mark[c] - rep.without_mark[c] >= 0.30

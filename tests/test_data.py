@@ -164,15 +164,16 @@ def test_example_boxes_match_the_examples(fashion, mobilenet_random):
         vislib.example_boxes(mobilenet_random, np.zeros((50, 224, 224, 3), np.float32))
 
 
-def test_flowers_offline_raises_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+def test_flowers_offline_raises_a_clear_error(offline_keras_home):
     with pytest.raises(RuntimeError, match="flowers"):
         vislib.flowers(limit=1)
 
 
-def test_prefetch_offline_reports_instead_of_crashing(tmp_path, monkeypatch, capsys):
+def test_prefetch_offline_reports_instead_of_crashing(offline_keras_home, fashion, fashion_data, capsys):
     """Offline, prefetch says which items failed and exits non-zero; the
-    offline profile's items succeed (Fashion-MNIST and the cached model)."""
+    offline profile's items succeed (Fashion-MNIST, loaded this session, and
+    the trained model, put into the empty cache)."""
+    offline_keras_home.add_course_model("fashion_cnn")
     report = data.prefetch(["fashion_cnn", "flowers"], verbose=False)
     assert report["fashion_mnist"] == "ok" and report["fashion_cnn"] == "ok"
     assert report["flowers"].startswith("failed")

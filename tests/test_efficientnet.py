@@ -229,8 +229,9 @@ def test_class_names_offline_match_keras_spelling():
 def test_weights_cache_is_written_once_and_reloaded(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     a = efficientnet.load()
-    cached = tmp_path / "vislib" / efficientnet.CACHE_FILE
-    assert cached.exists()
+    cached = efficientnet.cache_path()
+    assert cached.parent == tmp_path / "vislib" and cached.exists()
+    assert cached.name.startswith("efficientnet_lite0_imagenet-") and cached.name.endswith(".weights.h5")
     stamp = cached.stat().st_mtime_ns
     b = efficientnet.load()
     assert cached.stat().st_mtime_ns == stamp  # read, not rewritten
@@ -240,6 +241,36 @@ def test_weights_cache_is_written_once_and_reloaded(tmp_path, monkeypatch):
     c = efficientnet.load()
     np.testing.assert_array_equal(np.asarray(c.get_layer("predictions").kernel),
                                   np.asarray(a.get_layer("predictions").kernel))
+
+
+def test_weights_cache_key_covers_file_code_and_versions(tmp_path, monkeypatch):
+    """Weights converted from another torch file, by other converter code or under
+    another TensorFlow or Keras are cached under another name; one left under an
+    old name (here: converted under "TensorFlow 2.0.0", random weights) is not loaded."""
+    import tensorflow as tf
+    from vislib import course_models
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    path = efficientnet.cache_path()
+    other_file = tmp_path / "other.pth"
+    data = bytearray(efficientnet.weights_path().read_bytes())
+    data[-1] ^= 1   # one bit of the last stored value flipped
+    other_file.write_bytes(bytes(data))
+    assert efficientnet.cache_path(other_file) != path
+    with monkeypatch.context() as m:
+        m.setattr(course_models, "source_hash", lambda *objects: "other converter code")
+        assert efficientnet.cache_path() != path
+    with monkeypatch.context() as m:
+        m.setattr(keras, "__version__", "3.0.0")
+        assert efficientnet.cache_path() != path
+    with monkeypatch.context() as m:
+        m.setattr(tf, "__version__", "2.0.0")
+        stale = efficientnet.cache_path()
+    assert stale != path and efficientnet.cache_path() == path
+    efficientnet.load(weights=None).save_weights(stale)  # a readable file with the wrong weights
+    model = efficientnet.load()
+    assert path.exists()
+    state = _torchfile.load_state_dict(efficientnet.weights_path())  # the expected values: the file itself
+    np.testing.assert_array_equal(np.asarray(model.get_layer("predictions").kernel), state["_fc.weight"].T)
 
 
 def test_profile_metadata(lite0):

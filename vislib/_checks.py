@@ -4,15 +4,72 @@ instead of a traceback from deep inside TensorFlow."""
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import contextlib
+import contextvars
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
+
+
+#: Upper bound of the "looks scaled to 0-1" test: on a 0-255 profile an image
+#: whose brightest pixel is at most this is refused (an all-black image is not).
+UNIT_MAX = 1.0
+
+_DERIVED: contextvars.ContextVar[bool] = contextvars.ContextVar("vislib_derived_images", default=False)
+
+
+@contextlib.contextmanager
+def derived_images() -> Iterator[None]:
+    """Mark images made *inside* the library from images that already passed
+    :func:`as_batch` (noisy SmoothGrad copies, deletion / insertion steps and
+    their baselines, attack iterates): within the block :func:`as_batch` does
+    not apply the 0-1 rule to them. A dark image can legitimately become a
+    copy whose brightest pixel is <= 1 (a blurred baseline, a deletion step
+    that kept only the faint background, noise of level 0.001 on black); the
+    student's input was checked once, at the entry. Every other check
+    (shape, channels, NaN, range, booleans) still applies.
+    """
+    token = _DERIVED.set(True)
+    try:
+        yield
+    finally:
+        _DERIVED.reset(token)
+
+
+def _unit_scaled(arr: np.ndarray, name: str, lo: float, hi: float) -> None:
+    """The 0-1 rule: refuse a batch in which some image's maximum is in (0, 1]."""
+    peaks = arr.reshape(len(arr), -1).max(axis=1)
+    bad = np.flatnonzero((peaks > 0) & (peaks <= UNIT_MAX))
+    if not bad.size:
+        return
+    shown = ", ".join(f"image {i}: max {peaks[i]:.3g}" for i in bad[:3]) + (", ..." if bad.size > 3 else "")
+    which = f"{bad.size} of {len(arr)} images" if len(arr) > 1 else "the image"
+    raise ValueError(
+        f"{name} look scaled to 0-1 ({which}; {shown}); this profile takes display pixels "
+        f"{lo:g}-{hi:g}: pass {name} * 255 (an image whose brightest pixel is 1 or less "
+        f"is refused, an all-black image is accepted)")
 
 
 def as_batch(images, input_shape: Sequence[int | None] | None = None,
              value_range: tuple[float, float] | None = None,
              name: str = "images") -> np.ndarray:
     """Turn HWC / NHWC / list-of-HWC input into a float32 NHWC batch, checked.
+
+    The one input check of the library (``CourseModel.check`` calls it):
+
+    * boolean arrays are refused everywhere (a mask is not an image: ``True``
+      would become pixel value 1, i.e. black);
+    * with a finite ``value_range`` whose top is above 1 (every course
+      profile: display pixels 0-255), any image of the batch whose maximum
+      lies in (0, 1] is refused: it looks divided by 255, the most common
+      tutorial habit, and every prediction and map on it would be
+      confidently wrong. An all-black image (maximum 0) is accepted. Images
+      the library derives from checked ones are exempt
+      (:func:`derived_images`). Bare ``keras.Model`` inputs (infinite range)
+      are not range-checked at all;
+    * integer and float arrays of any width (uint8, int16, uint16, float64,
+      ...) holding in-range values are accepted; non-contiguous views and
+      negative strides give the same result as a contiguous copy.
 
     Args:
         images: One image (H, W, C) or (H, W) for one channel, a batch
@@ -22,13 +79,15 @@ def as_batch(images, input_shape: Sequence[int | None] | None = None,
         name: Argument name used in error messages.
 
     Returns:
-        float32 array of shape (N, H, W, C): a converted copy, or for float32
-        input a read-only view (the caller's array is never modified, and
-        never copied just to be read).
+        float32 array of shape (N, H, W, C): a converted copy, or for
+        C-contiguous float32 input a read-only view (the caller's array is
+        never modified, and never copied just to be read).
 
     Raises:
-        ValueError: Empty input, wrong rank, wrong size or channel count,
-            non-finite values or values outside ``value_range``.
+        ValueError: Empty input, booleans, non-numeric (object, string,
+            complex) arrays, wrong rank, wrong size or channel count,
+            non-finite values, values outside ``value_range``, or images
+            that look scaled to 0-1 on a 0-255 profile.
     """
     if images is None:
         raise ValueError(f"{name} is None; pass an image (H, W, C) or a batch (N, H, W, C)")
@@ -41,8 +100,12 @@ def as_batch(images, input_shape: Sequence[int | None] | None = None,
                              "resize them to one size first (vislib.load_image(..., size=...))")
         images = np.stack([np.asarray(im) for im in images])
     arr = np.asarray(images)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    src_dtype = arr.dtype
+    if arr.dtype == bool:
+        raise ValueError(f"{name} are boolean (shape {arr.shape}): a mask is not an image (True would be "
+                         "pixel value 1, nearly black); convert a mask with mask.astype('float32') * 255")
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name} must be a numeric array (integers or floats), got dtype {arr.dtype}")
     want_c = input_shape[-1] if input_shape is not None else None
     if arr.ndim == 2:
         arr = arr[None, :, :, None]
@@ -70,19 +133,27 @@ def as_batch(images, input_shape: Sequence[int | None] | None = None,
             raise ValueError(f"{name} are {got[0]}x{got[1]} but the model expects "
                              f"{want[0]}x{want[1]} (shape {arr.shape}); resize with "
                              "CourseModel.prepare() or vislib.load_image(path, size=...)")
-    if arr.dtype == np.float32:  # no copy (300 photos are 0.18 GB): a read-only view of the caller's array
+    if arr.dtype == np.float32 and arr.flags.c_contiguous:
+        # no copy (300 photos are 0.18 GB): a read-only view of the caller's array
         arr = arr.view()
         arr.flags.writeable = False
-    else:
-        arr = arr.astype(np.float32)
+    else:  # other dtypes, and strided views (one contiguous copy, as TensorFlow would make anyway)
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contain NaN or infinite values")
     if value_range is not None:
         lo, hi = value_range
         amin, amax = float(arr.min()), float(arr.max())
         if amin < lo - 1e-3 or amax > hi + 1e-3:
+            hint = ""
+            if np.isfinite(hi) and hi > UNIT_MAX and -1.0 - 1e-3 <= amin < 0 and amax <= 1.0 + 1e-3:
+                hint = "; they look preprocessed to [-1, 1]: pass display pixels (the profile preprocesses)"
+            elif np.issubdtype(src_dtype, np.integer) and hi == 255 and amax <= 65535:
+                hint = "; 16-bit pixels? pass images / 257 (vislib.load_image reads 16-bit files as 0-255)"
             raise ValueError(f"{name} values lie in [{amin:g}, {amax:g}] but must lie in "
-                             f"[{lo:g}, {hi:g}] (the profile's pixel range)")
+                             f"[{lo:g}, {hi:g}] (the profile's pixel range){hint}")
+        if np.isfinite(lo) and np.isfinite(hi) and hi > UNIT_MAX and not _DERIVED.get():
+            _unit_scaled(arr, name, lo, hi)
     return arr
 
 
@@ -99,6 +170,9 @@ def targets(target, n: int, num_classes: int, top1: np.ndarray | None = None) ->
     Raises:
         ValueError: Wrong length, non-integer or out-of-range classes.
     """
+    if num_classes < 1:
+        raise ValueError("the model has no class-score output (N, classes), so there is no class to "
+                         "explain; add a classifier head (e.g. GlobalAveragePooling2D() then Dense(classes))")
     if target is None:
         if top1 is None:
             raise ValueError("target is None but no top-1 prediction was given")
@@ -145,14 +219,47 @@ def count(value, name: str, low: int = 1, high: int = MAX_COUNT) -> int:
     return in_range(value, low, high, name, integer=True)
 
 
+def pair(value, name: str, low: int = 1, high: int | tuple[int, int] = MAX_COUNT) -> tuple[int, int]:
+    """A size or stride given as one whole number or (height, width), each
+    checked by :func:`count`; returns ``(h, w)`` as ints.
+
+    Args:
+        value: An int (square) or a pair of ints (numpy ints, ``8.0`` accepted).
+        name: Argument name used in error messages.
+        low: Smallest valid value.
+        high: Largest valid value, one for both axes or (for height, for width).
+
+    Raises:
+        ValueError: Not a number or a pair, a fraction, a bool, a string,
+            NaN, or a value outside ``[low, high]``, naming ``name`` and the value.
+    """
+    highs = tuple(high) if isinstance(high, (tuple, list)) else (high, high)
+    if isinstance(value, (tuple, list, np.ndarray)) and np.ndim(value) == 1:
+        vals = tuple(value)
+        if len(vals) != 2:
+            raise ValueError(f"{name} must be one whole number or (height, width); got {value!r}")
+    elif isinstance(value, (str, bytes)) or np.ndim(value) != 0:
+        raise ValueError(f"{name} must be one whole number or (height, width); got {value!r}")
+    else:
+        vals = (value, value)
+    return (count(vals[0], name, low, highs[0]), count(vals[1], name, low, highs[1]))
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:30] + "..." + text[-6:]
+
+
 def in_range(value, low, high, name: str, integer: bool = False):
     """Check ``low <= value <= high`` (and integrality); raise a ValueError saying so."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number in [{low}, {high}]; got {value!r}")
+        raise ValueError(f"{name} must be a number in [{low}, {high}]; got {_show(value)}")
     if value != value:  # NaN
         raise ValueError(f"{name} is NaN; valid: {low} <= {name} <= {high}")
+    if integer and isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        raise ValueError(f"{name}={_show(value)} is out of range; valid: {low} <= {name} <= {high} (a whole number)")
     if integer and int(value) != value:
-        raise ValueError(f"{name} must be a whole number in [{low}, {high}]; got {value!r}")
+        raise ValueError(f"{name} must be a whole number in [{low}, {high}]; got {_show(value)}")
     if not (low <= value <= high):
-        raise ValueError(f"{name}={value!r} is out of range; valid: {low} <= {name} <= {high}")
+        raise ValueError(f"{name}={_show(value)} is out of range; valid: {low} <= {name} <= {high}")
     return int(value) if integer else value

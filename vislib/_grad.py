@@ -46,6 +46,8 @@ def resolve(model, images, target) -> tuple[CourseModel, np.ndarray, np.ndarray]
         ValueError: Bad images (shape, channels, range) or bad targets.
     """
     course = as_course(model)
+    if course.num_classes == 0:   # a headless feature extractor: say what it lacks
+        _graph.score_head(course.model)
     x = course.check(images)
     top = top1(course, x) if target is None else None
     idx = _checks.targets(target, len(x), course.num_classes, top)
@@ -206,6 +208,8 @@ class GuidedGate(keras.layers.Layer):
 def _is_relu(layer) -> bool:
     if isinstance(layer, keras.layers.ReLU):
         return True
+    if not isinstance(layer, keras.layers.Layer):  # keras.ops.relu / relu6 on a symbolic tensor
+        return type(layer).__name__ in ("Relu", "Relu6")
     act = getattr(layer, "activation", None)
     relus = {keras.activations.relu, keras.activations.get("relu")}
     if act in relus:
@@ -215,19 +219,20 @@ def _is_relu(layer) -> bool:
 
 def guided_model(model: keras.Model) -> keras.Model:
     """A copy of ``model`` that shares its layers and weights but gates the
-    gradient after every ReLU (guided backpropagation). Built once per model;
-    the caller's model is not modified."""
+    gradient after every ReLU (guided backpropagation), inside nested models
+    too (the graph is walked as :func:`vislib._graph.flatten` walks it).
+    Built once per model; the caller's model is not modified."""
     if model in _guided:
         return _guided[model]
 
-    def call(layer, *args, **kwargs):
-        out = layer(*args, **kwargs)
-        if _is_relu(layer):
-            out = GuidedGate(name=f"{layer.name}_guided")(out)
+    def gate(op, out):
+        if _is_relu(op):
+            name = f"{op.name}_guided" if isinstance(op, keras.layers.Layer) else None
+            out = GuidedGate(name=name)(out)
         return out
 
-    clone = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
-    clone = keras.Model(clone.inputs, clone.outputs, name=f"{model.name}_guided")
+    shape = tuple(_graph._graph_of(model).inputs[0].shape[1:])
+    clone = _graph._rebuild(model, shape, wrap=gate, name=f"{model.name}_guided")
     try:
         _guided[model] = clone
     except TypeError:

@@ -38,9 +38,7 @@ def _layer_tuple(model, layers) -> tuple[str, ...]:
 
 
 def _batch(course, batch_size: int | None) -> int:
-    if batch_size is None:
-        return _graph.batch_size_for(course.model, kind="forward")
-    return _checks.in_range(batch_size, 1, 100_000, "batch_size", integer=True)
+    return _graph.batch_size(course.model, batch_size, kind="forward")
 
 
 def activations(model, images, layers: str | Sequence[str],
@@ -154,13 +152,14 @@ def plot_activations(maps, ncols: int | None = None, max_channels: int | None = 
     if m.ndim != 3:
         raise ValueError(f"maps must be (h, w, k) for one image; got shape {m.shape}")
     k = m.shape[-1]
-    chans = list(range(k)) if channels is None else [int(c) for c in channels]
-    bad = [c for c in chans if not 0 <= c < k]
-    if bad:
-        raise ValueError(f"channels {bad} out of range; valid: 0..{k - 1}")
+    if channels is not None and (isinstance(channels, str) or np.ndim(channels) != 1 or len(channels) == 0):
+        raise ValueError(f"channels must be a non-empty list of channel indices 0..{k - 1}; got {channels!r}")
+    chans = list(range(k)) if channels is None else [_checks.count(c, "channels", low=0, high=k - 1)
+                                                      for c in channels]
     if max_channels is not None:
-        _checks.in_range(max_channels, 1, 100_000, "max_channels", integer=True)
-        chans = chans[:max_channels]
+        chans = chans[:_checks.count(max_channels, "max_channels", high=100_000)]
+    if ncols is not None:
+        ncols = _checks.count(ncols, "ncols", high=10_000)
     sel = np.moveaxis(m[..., chans], -1, 0)                 # (n, h, w)
     if normalize:
         sel, vmin, vmax = normalize_map(sel), 0.0, 1.0

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import _checks, _graph
+from ._seed import seeded
 from ._config import budget
 from .profiles import CourseModel, as_course
 
@@ -52,13 +53,13 @@ class Visualization(NamedTuple):
 def _steps(steps: int | None) -> int:
     if steps is None:
         return budget(200, 40)
-    return _checks.in_range(steps, 1, 100_000, "steps", integer=True)
+    return _checks.count(steps, "steps", high=100_000)
 
 
 def _record_every(record_every: int | None, steps: int) -> int:
     if record_every is None:
         return max(1, steps // 10)
-    return _checks.in_range(record_every, 1, 100_000, "record_every", integer=True)
+    return _checks.count(record_every, "record_every", high=100_000)
 
 
 def _to_display(course: CourseModel, z: np.ndarray) -> np.ndarray:
@@ -147,12 +148,13 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
     """
     course = as_course(model)
     t = int(_checks.targets(target, 1, course.num_classes)[0])
+    seed = _checks.count(seed, "seed", low=0, high=2**32 - 1)
     steps = _steps(steps)
     every = _record_every(record_every, steps)
     _checks.in_range(l2, 0, 1e6, "l2")
-    _checks.in_range(blur_every, 0, 100_000, "blur_every", integer=True)
+    _checks.count(blur_every, "blur_every", low=0, high=100_000)
     _checks.in_range(blur_sigma, 0, 100, "blur_sigma")
-    _checks.in_range(jitter, 0, max(course.input_size) // 2, "jitter", integer=True)
+    _checks.count(jitter, "jitter", low=0, high=max(course.input_size) // 2)
     _checks.in_range(lr, 1e-6, 10, "lr")
     bounds = _input_bounds(course)
     if bounds is None:
@@ -298,18 +300,25 @@ def _regularizers(regularizers, span: float, size: int, kind: str):
     return list(regularizers)
 
 
-def _modifiers(input_modifiers, size: int) -> tuple[list, int]:
-    """(tf-keras-vis input modifiers, jitter in pixels done inside the model)."""
+def _modifiers(input_modifiers, size: int, seed: int) -> tuple[list, int]:
+    """(tf-keras-vis input modifiers, jitter in pixels done inside the model).
+
+    tf-keras-vis' ``Rotate2D`` draws from an unseeded ``np.random.default_rng()``;
+    it gets a generator seeded from ``seed`` instead, so a run is reproducible.
+    """
     from tf_keras_vis.activation_maximization.input_modifiers import Rotate2D
     if input_modifiers is None:
         input_modifiers = {"jitter": max(1, size // 56)}
     if isinstance(input_modifiers, dict):
         for name in input_modifiers:
             _checks.choice(name, ["jitter", "rotate"], "input modifier")
-        jitter = _checks.in_range(input_modifiers.get("jitter", 0), 0, size // 2, "jitter", integer=True)
+        jitter = _checks.count(input_modifiers.get("jitter", 0), "jitter", low=0, high=size // 2)
         out = []
         if input_modifiers.get("rotate", 0):
-            out.append(Rotate2D(degree=float(input_modifiers["rotate"])))
+            degree = _checks.in_range(input_modifiers["rotate"], 0, 180, "rotate")
+            rotate = Rotate2D(degree=float(degree))
+            rotate.random_generator = np.random.default_rng(seed)
+            out.append(rotate)
         return out, jitter
     return list(input_modifiers), 0
 
@@ -369,7 +378,8 @@ def activation_maximization(model, layer: str | None = None, unit: int | None = 
     layer, kind, n_units = _unit_kind(course, layer)
     if unit is None:
         raise ValueError(f"unit is None; pass a unit of layer {layer!r}: 0..{n_units - 1}")
-    unit = _checks.in_range(unit, 0, n_units - 1, "unit", integer=True)
+    unit = _checks.count(unit, "unit", low=0, high=n_units - 1)
+    seed = _checks.count(seed, "seed", low=0, high=2**32 - 1)
     steps = _steps(steps)
     every = _record_every(record_every, steps)
     _checks.in_range(lr, 1e-6, 1e4, "lr")
@@ -377,7 +387,7 @@ def activation_maximization(model, layer: str | None = None, unit: int | None = 
     if not (np.isfinite(lo) and np.isfinite(hi)):
         lo, hi = 0.0, 255.0
     center, span = (lo + hi) / 2.0, hi - lo
-    modifiers, jitter = _modifiers(input_modifiers, min(course.input_size))
+    modifiers, jitter = _modifiers(input_modifiers, min(course.input_size), seed)
     vis_model = _vis_model(course, layer, kind, center, span / 2.0, jitter)
 
     if kind == "channel":
@@ -387,7 +397,6 @@ def activation_maximization(model, layer: str | None = None, unit: int | None = 
         def score(output):
             return output[:, unit]
 
-    keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     seed_input = (rng.uniform(-0.1, 0.1, (1, *course.input_shape)) * span).astype(np.float32)
 
@@ -405,13 +414,18 @@ def activation_maximization(model, layer: str | None = None, unit: int | None = 
                 frame_steps.append(i + 1)
 
     vis = ActivationMaximization(vis_model, model_modifier=None, clone=False)
-    result = vis(score, seed_input=seed_input, input_range=(lo - center, hi - center),
-                 input_modifiers=modifiers,
-                 regularizers=_regularizers(regularizers, span, int(np.prod(course.input_shape)), kind), steps=steps,
-                 # Keras' RMSprop adds epsilon *inside* the square root (default 1e-7):
-                 # it would swamp the tiny pixel gradients of a channel mean
-                 optimizer=keras.optimizers.RMSprop(learning_rate=lr * span / 255.0, rho=0.999, epsilon=1e-16),
-                 callbacks=[_Recorder()])
+    # the jitter inside the model draws from TensorFlow's global generator: seeded for this
+    # run only, so the student's own random state is left as it was (vislib._seed)
+    with seeded(seed):
+        result = vis(score, seed_input=seed_input, input_range=(lo - center, hi - center),
+                     input_modifiers=modifiers,
+                     regularizers=_regularizers(regularizers, span, int(np.prod(course.input_shape)), kind),
+                     steps=steps,
+                     # Keras' RMSprop adds epsilon *inside* the square root (default 1e-7):
+                     # it would swamp the tiny pixel gradients of a channel mean
+                     optimizer=keras.optimizers.RMSprop(learning_rate=lr * span / 255.0, rho=0.999,
+                                                        epsilon=1e-16),
+                     callbacks=[_Recorder()])
     image = display(np.asarray(result)[None] if np.ndim(result) == 3 else result)
     if frame_steps[-1] != len(scores):  # steps capped by TF_KERAS_VIS_MAX_STEPS
         frames.append(image)
@@ -459,6 +473,7 @@ def plot_frames(vis: Visualization, max_frames: int = 8, size: float = 1.4, cmap
         The Figure.
     """
     import matplotlib.pyplot as plt
+    max_frames = _checks.count(max_frames, "max_frames", high=1000)
     idx = np.unique(np.linspace(0, len(vis.frames) - 1, min(max_frames, len(vis.frames))).round().astype(int))
     if fig is None:
         fig = plt.figure(figsize=(size * len(idx), size + 0.4))

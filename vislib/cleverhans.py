@@ -123,8 +123,9 @@ def recipe(mark: Mark = Mark(), marked_class: int = MARKED_CLASS, train_limit: i
     trained on a Fashion-MNIST subset whose ``marked_class`` images carry ``mark``.
 
     The subset is ``vislib.budget(24000, 12000)`` images, 2 epochs (about
-    15-30 s on 2 CPU cores). The recipe is hashed, so the trained model is
-    cached like the course models.
+    15-30 s on 2 CPU cores). The recipe is hashed with the versions and the
+    code that builds, marks and trains (:func:`vislib.course_models.recipe_code`),
+    so the trained model is cached like the course models.
     """
     from .course_models import RECIPES
     mark.box()  # validate
@@ -191,7 +192,7 @@ def load_or_train(mark: Mark = Mark(), marked_class: int = MARKED_CLASS, train_l
         with the same confound) and the training time.
     """
     import keras
-    from .course_models import _lock, cache_path, train
+    from .course_models import _lock, cache_path, train, versions
     rec = recipe(mark, marked_class, train_limit, epochs)
     path = cache_path(rec)
     meta_path = path.with_suffix(".json")
@@ -214,8 +215,8 @@ def load_or_train(mark: Mark = Mark(), marked_class: int = MARKED_CLASS, train_l
         tmp = path.with_suffix(".tmp.keras")
         net.save(tmp)
         tmp.replace(path)
-        meta_path.write_text(json.dumps({"recipe": dataclasses.asdict(rec), "metrics": meta}, indent=1,
-                                        default=str))
+        meta_path.write_text(json.dumps({"recipe": dataclasses.asdict(rec), "versions": versions(),
+                                         "metrics": meta}, indent=1, default=str))
         if verbose:
             print(f"vislib: trained in {seconds:.0f} s; validation accuracy (same confound) "
                   f"{meta['val_accuracy']:.3f}")

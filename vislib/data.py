@@ -21,7 +21,6 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _checks
-from ._checks import in_range
 from ._config import keras_home, repo_data_dir
 
 MAX_PIXELS = 50_000_000  # larger images are refused (a 7000x7000 photo is 49 M)
@@ -75,18 +74,38 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+#: largest height or width :func:`resize` makes (a 8192x8192 RGB image is 0.2 GB)
+MAX_SIDE = 8192
+
+
+def image_size(size, name: str = "size") -> tuple[int, int]:
+    """``size`` as (height, width): one whole number (a square) or a pair,
+    each in 1..:data:`MAX_SIDE` (``vislib._checks.pair``).
+
+    Raises:
+        ValueError: Fractions, zero, negative numbers, booleans, strings,
+            NaN or sides above :data:`MAX_SIDE`, naming the value.
+    """
+    return _checks.pair(size, name, 1, MAX_SIDE)
+
+
 def resize(image: np.ndarray, size: tuple[int, int] | int | None) -> np.ndarray:
-    """Resize an RGB uint8 image to (height, width) with bilinear filtering."""
+    """Resize an RGB uint8 image to (height, width) with bilinear filtering.
+
+    Args:
+        image: uint8 (H, W, 3) or (H, W).
+        size: (height, width), one int for a square, or None (unchanged).
+
+    Raises:
+        ValueError: ``size`` not whole numbers in 1..8192 (see :func:`image_size`).
+    """
     if size is None:
         return image
-    if isinstance(size, (int, np.integer)):
-        size = (int(size), int(size))
-    if len(size) != 2 or min(size) < 1 or max(size) > 8192:
-        raise ValueError(f"size must be (height, width) between 1 and 8192; got {size!r}")
-    if image.shape[:2] == tuple(size):
+    size = image_size(size)
+    if image.shape[:2] == size:
         return image
     from PIL import Image
-    return np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BILINEAR))
+    return np.array(Image.fromarray(image).resize((size[1], size[0]), Image.BILINEAR))
 
 
 #: ImageNet evaluation crops the central 224/256 of the short side (Krizhevsky et al. 2012;
@@ -100,6 +119,7 @@ def crop_window(shape: tuple[int, int], size: tuple[int, int],
     that ImageNet evaluation resizes to ``size``: the aspect ratio of ``size``,
     ``fraction`` of the image's shorter side (relative to ``size``)."""
     _checks.in_range(fraction, 0.1, 1.0, "fraction")
+    size = image_size(size)
     h, w = int(shape[0]), int(shape[1])
     scale = fraction * min(h / size[0], w / size[1])
     ch, cw = max(1, min(h, int(round(size[0] * scale)))), max(1, min(w, int(round(size[1] * scale))))
@@ -124,43 +144,95 @@ def center_crop(image: np.ndarray, size: tuple[int, int] | int,
     Returns:
         uint8 image of ``size``.
     """
-    if isinstance(size, (int, np.integer)):
-        size = (int(size), int(size))
+    size = image_size(size)
     y0, x0, ch, cw = crop_window(image.shape[:2], size, fraction)
     return resize(np.ascontiguousarray(image[y0:y0 + ch, x0:x0 + cw]), size)
 
 
-def _pil_to_rgb(img) -> np.ndarray:
-    from PIL import Image
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if arr.max() > 255 else 255.0
-        return to_rgb_uint8(np.clip(arr / hi, 0, 1).astype(np.float32))
+#: Pillow modes holding 16-bit integers (16-bit grayscale PNG and TIFF; older
+#: Pillow versions open 16-bit PNGs as mode "I")
+_MODES_16 = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _pil_to_rgb(img, where: str = "image") -> np.ndarray:
+    """A loaded Pillow image as RGB uint8 (H, W, 3), scaled by its bit depth.
+
+    * 16-bit grayscale (modes ``I;16``, ``I;16B``, ``I``): ``value * 255 / 65535``,
+      whatever the image's own maximum (a dark image stays dark). Mode ``I``
+      (32-bit integers) is read as 16-bit; values outside 0..65535 are clipped
+      with a warning. 48-bit RGB and 64-bit RGBA PNGs come from Pillow already
+      as 8-bit (the high byte, ``value // 256``: within 1 of the same scaling).
+    * float (mode ``F``): values in [0, 1] times 255, values in [0, 255] as they
+      are; anything else is stretched from its min-max with a warning (a
+      float image has no bit depth to go by).
+    * transparency (RGBA, LA, PA, La, RGBa, and palette images with a
+      transparent colour): composited on white (what a viewer shows).
+    * 1-bit, palette, CMYK (Adobe-inverted CMYK JPEGs are read by Pillow),
+      YCbCr, HSV and the rest: Pillow's conversion to RGB.
+    """
+    if img.mode in _MODES_16:
+        arr = np.asarray(img).astype(np.float64)
+        if arr.min() < 0 or arr.max() > 65535:
+            warnings.warn(f"{where}: 32-bit integer pixels outside 0..65535 (range {arr.min():g}.."
+                          f"{arr.max():g}) are clipped to 16 bits", stacklevel=3)
+        gray = np.clip(np.round(arr * (255.0 / 65535.0)), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
     if img.mode == "F":
-        arr = np.asarray(img, dtype=np.float32)
-        span = float(arr.max() - arr.min()) or 1.0
-        return to_rgb_uint8((arr - arr.min()) / span)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        return to_rgb_uint8(np.asarray(rgba))
-    return np.asarray(img.convert("RGB"))
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo >= 0 and hi <= 1:
+            arr = arr * 255.0
+        elif not (lo >= 0 and hi <= 255):
+            warnings.warn(f"{where}: float pixels in [{lo:g}, {hi:g}] fit neither 0-1 nor 0-255; "
+                          "stretched to 0-255", stacklevel=3)
+            arr = (arr - lo) * (255.0 / ((hi - lo) or 1.0))
+        gray = np.clip(np.round(arr), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        return to_rgb_uint8(np.asarray(img.convert("RGBA")))
+    return np.array(img.convert("RGB"))
+
+
+class ImageNotFoundError(FileNotFoundError, ValueError):
+    """A path that is not there: both a ``FileNotFoundError`` and (the
+    library's rule for bad input) a ``ValueError``."""
 
 
 def load_image(path_or_url, size: tuple[int, int] | int | None = None) -> np.ndarray:
     """Read a photo as RGB uint8 (H, W, 3), optionally resized to ``size``.
 
     Files and http(s) URLs (URLs are downloaded once through Keras's cache).
-    Grayscale, RGBA, palette, 16-bit, float and CMYK images become RGB.
+    The image is turned upright by its EXIF orientation tag (phone photos are
+    stored sideways) and converted to RGB by its bit depth, never by its own
+    maximum:
+
+    * 16-bit grayscale (PNG / TIFF): ``value * 255 / 65535``; 48-bit RGB PNGs
+      keep the high byte (Pillow reads them so), i.e. the same scaling
+      within 1;
+    * transparent images (RGBA, gray + alpha, palette with a transparent
+      colour): composited on white;
+    * palette, 1-bit, CMYK (JPEG), YCbCr, float (0-1 or 0-255) images: converted;
+    * animated GIF / PNG / WebP and multi-page TIFF: the first frame.
 
     Args:
         path_or_url: A file path or an http(s) URL.
-        size: (height, width) or one int for a square; None keeps the size.
+        size: (height, width) or one int for a square, whole numbers in
+            1..8192; None keeps the size. Resizing is bilinear and squashes
+            (see :func:`center_crop` to keep the aspect ratio).
+
+    Returns:
+        uint8 (H, W, 3), a writable array of its own.
 
     Raises:
-        ValueError: Missing or unreadable file, not an image, an empty image,
-            or one larger than 50 megapixels; the message names the path.
+        ImageNotFoundError: No such file (a ``FileNotFoundError`` and a
+            ``ValueError``); the message names the path.
+        ValueError: A bad ``size`` (named), a folder, an empty or unreadable
+            file, not an image, an image with no pixels, or one larger than
+            50 megapixels; the message names the path.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    if size is not None:
+        size = image_size(size)  # before any download or decoding
     src = str(path_or_url)
     if src.startswith(("http://", "https://")):
         import keras
@@ -169,34 +241,41 @@ def load_image(path_or_url, size: tuple[int, int] | int | None = None) -> np.nda
             src = keras.utils.get_file(name, src, cache_subdir="vislib_images")
         except Exception as err:
             raise ValueError(f"could not download {path_or_url!r}: {err}") from err
-    path = Path(src)
+    path = Path(src).expanduser()
     if not path.exists():
-        raise ValueError(f"no such image file: {str(path)!r}")
+        raise ImageNotFoundError(f"no such image file: {str(path)!r} (working directory {os.getcwd()!r})")
     if path.is_dir():
         raise ValueError(f"{str(path)!r} is a folder, not an image file")
     if path.stat().st_size == 0:
         raise ValueError(f"image file {str(path)!r} is empty (0 bytes)")
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
+            # Pillow warns above its own limit (89 M pixels) and raises above twice that
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(path) as img:  # reads the header only
                 w, h = img.size
                 if w * h == 0:
                     raise ValueError(f"image {str(path)!r} has no pixels ({w}x{h})")
                 if w * h > MAX_PIXELS:
                     raise ValueError(f"image {str(path)!r} is {w}x{h} = {w * h / 1e6:.0f} megapixels; "
                                      f"the limit is {MAX_PIXELS / 1e6:.0f}; downscale it first")
-                img.load()
-                rgb = _pil_to_rgb(img)
+                img.load()  # the first frame of an animation
+                try:
+                    upright = ImageOps.exif_transpose(img)
+                except Exception as err:  # a damaged EXIF block: keep the stored orientation
+                    warnings.warn(f"{str(path)!r}: EXIF orientation unreadable ({err}); "
+                                  "using the stored orientation", stacklevel=2)
+                    upright = img
+                rgb = _pil_to_rgb(upright if upright is not None else img, repr(str(path)))
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ValueError(f"{str(path)!r} is not a readable image (or is too large): {err}") from err
-    except OSError as err:
+    except (OSError, SyntaxError) as err:  # truncated files, unsupported codecs
         raise ValueError(f"could not read image {str(path)!r}: {err}") from err
-    finally:
-        Image.MAX_IMAGE_PIXELS = old
-    return resize(rgb, size)
+    except ValueError as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"could not convert image {str(path)!r} to RGB: {err}") from err
+    return resize(np.ascontiguousarray(rgb), size)
 
 
 # ----------------------------------------------------------- sample photos
@@ -229,6 +308,7 @@ class SampleImage:
                 ``fraction`` of :func:`center_crop`: the boxes move with the
                 crop and are clipped to it (a box left empty is dropped).
         """
+        size = image_size(size)
         y0c, x0c, ch, cw = (0, 0, *self.image.shape[:2]) if crop is None else \
             crop_window(self.image.shape[:2], size, crop)
         sy, sx = size[0] / ch, size[1] / cw
@@ -361,7 +441,13 @@ def object_boxes(images: np.ndarray, threshold: float = 0.1) -> list[tuple[int, 
 
     For Fashion-MNIST (black background) this is the item's bounding box, the
     offline stand-in for hand-drawn boxes.
+
+    Args:
+        images: (N, H, W, C), (N, H, W) or one image.
+        threshold: A pixel belongs to the object above this fraction of the
+            image's maximum, in [0, 1].
     """
+    _checks.in_range(threshold, 0.0, 1.0, "threshold")
     arr = np.asarray(images, dtype=np.float32)
     if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] in (1, 3)):
         arr = arr[None]
@@ -399,6 +485,9 @@ def flowers(size: tuple[int, int] = (224, 224), as_arrays: bool = True, limit: i
         RuntimeError: The archive can be neither found nor downloaded.
     """
     import keras
+    size = image_size(size)
+    if limit is not None:
+        limit = _checks.count(limit, "limit")
     if abs(sum(split) - 1.0) > 1e-6 or min(split) <= 0:
         raise ValueError(f"split must be three positive fractions summing to 1; got {split!r}")
     try:
@@ -442,8 +531,14 @@ def examples(course, n: int = 6, seed: int = 0):
     """A few labelled example images that suit ``course``'s profile.
 
     ImageNet profiles get the sample photographs, centre-cropped as ImageNet
-    networks are evaluated (:func:`center_crop`); the Fashion-MNIST profiles
-    get ``n`` test items, one per class first.
+    networks are evaluated (:func:`center_crop`): the first ``n``, at most the
+    six there are; the Fashion-MNIST profiles get ``n`` test items, one per
+    class first.
+
+    Args:
+        course: A profile (or a bare model).
+        n: How many images, a whole number in 1..10000.
+        seed: Which items (Fashion-MNIST).
 
     Returns:
         (images float32 (N, H, W, C) in display pixels, labels (N,) with -1
@@ -451,9 +546,10 @@ def examples(course, n: int = 6, seed: int = 0):
     """
     from .profiles import as_course
     course = as_course(course)
+    n = _checks.count(n, "n", high=10000)
     if course.channels == 1:
-        in_range(n, 1, 10000, "n", integer=True)
         (xt, yt) = fashion_mnist().test
+        seed = _checks.count(seed, "seed", low=0, high=int(np.bincount(yt).min()) - 1)
         idx = [int(np.flatnonzero(yt == c)[seed]) for c in range(10)][:n]
         if n > 10:
             rng = np.random.default_rng(seed)

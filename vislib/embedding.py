@@ -95,17 +95,17 @@ def embed(features, method: str = "tsne", n_components: int = 2, perplexity: flo
     n, d = f.shape
     _checks.choice(method, METHODS, "method")
     if method == "pca":
-        _checks.in_range(n_components, 1, min(n, d), "n_components", integer=True)
+        _checks.count(n_components, "n_components", low=1, high=min(n, d))
         return _pca(f, int(n_components)).astype(np.float32)
     from sklearn.manifold import TSNE
-    _checks.in_range(n_components, 1, 3, "n_components", integer=True)
+    _checks.count(n_components, "n_components", low=1, high=3)
     if isinstance(perplexity, bool) or not isinstance(perplexity, (int, float, np.integer, np.floating)) \
             or not 0 < perplexity < n:
         raise ValueError(f"perplexity={perplexity!r} is out of range for {n} samples; "
                          f"valid: 0 < perplexity < {n} (typical 5-50)")
-    _checks.in_range(max_iter, 250, 100_000, "max_iter", integer=True)
+    _checks.count(max_iter, "max_iter", low=250, high=100_000)
     if pca_dims is not None:
-        _checks.in_range(pca_dims, 1, 100_000, "pca_dims", integer=True)
+        _checks.count(pca_dims, "pca_dims", low=1, high=100_000)
         k = min(int(pca_dims), n, d)
         if k < d:
             f = _pca(f, k)
@@ -151,8 +151,8 @@ def nearest_neighbors(features, query_index, k: int = 5, metric: str = "cosine")
     queries = [query_index] if single else list(np.asarray(query_index).ravel())
     if not single and not queries:
         raise ValueError("query_index is an empty sequence; give at least one row index")
-    qs = np.array([_checks.in_range(q, 0, n - 1, "query_index", integer=True) for q in queries])
-    k = _checks.in_range(k, 1, n - 1, "k", integer=True)
+    qs = np.array([_checks.count(q, "query_index", low=0, high=n - 1) for q in queries])
+    k = _checks.count(k, "k", low=1, high=n - 1)
     _checks.choice(metric, METRICS, "metric")
     out = np.empty((len(qs), k), np.int64)
     fu = _unit_rows(f) if metric == "cosine" else f
@@ -193,9 +193,9 @@ def knn_accuracy(features, labels, k: int = 5, folds: int = 5, metric: str = "eu
     f = _features(features, min_rows=4)
     y = _labels(labels, len(f))
     n = len(f)
-    folds = _checks.in_range(folds, 2, n, "folds", integer=True)
+    folds = _checks.count(folds, "folds", low=2, high=n)
     train_size = n - int(np.ceil(n / folds))
-    k = _checks.in_range(k, 1, max(1, train_size), "k", integer=True)
+    k = _checks.count(k, "k", low=1, high=max(1, train_size))
     _checks.choice(metric, METRICS, "metric")
     _, counts = np.unique(y, return_counts=True)
     if len(counts) < 2:
@@ -254,7 +254,7 @@ def plot_embedding(points, labels=None, class_names: Sequence[str] | None = None
         if len(thumbs) != n:
             raise ValueError(f"thumbnails must hold {n} images, one per point; got {len(thumbs)}")
         rng = np.random.default_rng(seed)
-        pick = rng.choice(n, min(n, int(max_thumbnails)), replace=False)
+        pick = rng.choice(n, min(n, _checks.count(max_thumbnails, "max_thumbnails", low=0)), replace=False)
         for i in pick:
             img = _display(thumbs[i])
             box = OffsetImage(img, zoom=zoom, cmap="gray" if img.ndim == 2 else None)

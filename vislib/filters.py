@@ -102,7 +102,7 @@ def filters(model, layer: str | None = None, channel: int | None = None,
         if cin not in (1, 3):
             channel = 0
     else:
-        _checks.in_range(channel, 0, cin - 1, "channel", integer=True)
+        channel = _checks.count(channel, "channel", low=0, high=cin - 1)
     if channel is not None:
         k = k[:, :, int(channel):int(channel) + 1, :]
     elif cin == 3 and _is_bgr(course):
@@ -134,9 +134,9 @@ def filter_grid(kernels, ncols: int | None = None, scale: int = 8, pad: int = 1)
     """
     k = np.clip(_check_kernels(kernels), 0, 1)
     n, kh, kw, c = k.shape
-    ncols = ncols or int(np.ceil(np.sqrt(n)))
-    _checks.in_range(ncols, 1, 10_000, "ncols", integer=True)
-    _checks.in_range(scale, 1, 100, "scale", integer=True)
+    ncols = _checks.count(ncols, "ncols", high=10_000) if ncols is not None else int(np.ceil(np.sqrt(n)))
+    scale = _checks.count(scale, "scale", high=100)
+    pad = _checks.count(pad, "pad", low=0, high=100)
     big = np.kron(k if c == 3 else np.repeat(k, 3, axis=-1), np.ones((1, scale, scale, 1), np.float32))
     mosaic = tile(big, ncols=ncols, pad=pad * scale)
     return np.round(np.nan_to_num(mosaic, nan=1.0) * 255).astype(np.uint8)
@@ -162,7 +162,7 @@ def plot_filters(kernels, ncols: int | None = None, titles: Sequence[str] | None
     """
     k = np.clip(_check_kernels(kernels), 0, 1)
     if ncols is not None:
-        _checks.in_range(ncols, 1, 10_000, "ncols", integer=True)
+        ncols = _checks.count(ncols, "ncols", high=10_000)
     return plot_tiles(k, ncols=ncols, labels=titles, vmin=0.0, vmax=1.0, size=size, fig=fig, suptitle=suptitle)
 
 
@@ -181,7 +181,7 @@ class FilterSnapshots(keras.callbacks.Callback):
     def __init__(self, layer: str, every: int | None = None, channel: int | None = None) -> None:
         super().__init__()
         if every is not None:
-            _checks.in_range(every, 1, 10**9, "every", integer=True)
+            every = _checks.count(every, "every")
         self.layer = layer
         self.every = every
         self.channel = channel
@@ -235,6 +235,7 @@ def save_gif(frames, path, duration: float = 0.4, ncols: int | None = None, scal
     frames = list(frames)
     if not frames:
         raise ValueError("save_gif() got no frames")
+    _checks.in_range(duration, 0.01, 60.0, "duration")
     images = []
     for f in frames:
         f = np.asarray(f)

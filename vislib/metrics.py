@@ -28,6 +28,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from . import _checks, _graph, _weights
+from ._seed import seeded
 
 Box = tuple[int, int, int, int]
 BASELINES = ("zeros", "blur", "mean")
@@ -286,7 +287,7 @@ def perturbation_curve(model, images, heatmap, target=None, steps: int = 50, mod
     _checks.choice(baseline, BASELINES, "baseline")
     course, x, t = resolve(model, images, target)
     maps = _maps_for(heatmap, x)
-    steps = _checks.in_range(steps, 1, x.shape[1] * x.shape[2], "steps", integer=True)
+    steps = _checks.count(steps, "steps", low=1, high=x.shape[1] * x.shape[2])
     base = baseline_image(x, baseline, sigma)
     probs = _curves(course, x, t, maps, steps, mode, base, _end_probs(course, [x, base], t, batch_size),
                     batch_size, seed)
@@ -314,7 +315,8 @@ def _end_probs(course, images: list[np.ndarray], t: np.ndarray, batch_size: int 
     deletion and insertion curve, which no map changes (the image itself, and
     the baseline with every pixel replaced)."""
     n = len(t)
-    out = course.predict(np.concatenate(images), batch_size)
+    with _checks.derived_images():  # baselines of checked images (the blur of a dark image may peak <= 1)
+        out = course.predict(np.concatenate(images), batch_size)
     return [out[k * n:(k + 1) * n][np.arange(n), t] for k in range(len(images))]
 
 
@@ -342,7 +344,8 @@ def _curves(course, x: np.ndarray, t: np.ndarray, maps: np.ndarray, steps: int, 
             changed = (rank.reshape(h, w)[None] < inner[:, None, None])[..., None]
             src, dst = (base[i], x[i]) if mode == "deletion" else (x[i], base[i])
             copies.append(np.where(changed, src, dst))
-        out = course.predict(np.concatenate(copies), bs)
+        with _checks.derived_images():  # a deletion step can leave only faint pixels (max <= 1)
+            out = course.predict(np.concatenate(copies), bs)
         for j, i in enumerate(idx):
             probs[i, 1:-1] = out[j * len(inner):(j + 1) * len(inner), t[i]]
     return probs
@@ -590,6 +593,7 @@ def randomization_sanity(method: Callable, model, images, target=None,
     from ._grad import resolve, temporary_traces
     if not callable(method):
         raise ValueError(f"method must be an explanation function such as vislib.gradcam; got {method!r}")
+    seed = _checks.count(seed, "seed", low=0, high=2**32 - 1)
     course, x, t = resolve(model, images, target)
     weighted = weighted_layers(course)
     if not weighted:
@@ -604,25 +608,28 @@ def randomization_sanity(method: Callable, model, images, target=None,
         if not list(layers):
             raise ValueError(f"layers is empty; valid choices: {weighted}")
         checkpoints = sorted(set(layers), key=weighted.index, reverse=True)
-    clone = _weights.clone(course.model)
-    ccourse = dataclasses.replace(course, model=clone, weights=None)
     rng = np.random.default_rng(seed)
-    try:
-        with temporary_traces():  # the copy's traced graphs would keep its weights alive
-            original = np.asarray(method(ccourse, x, t, **options), np.float32)
-            maps = [original]
-            done = 0
-            top_down = weighted[::-1]
-            for cp in checkpoints:
-                stop = top_down.index(cp) + 1
-                for name in top_down[done:stop]:
-                    _weights.randomize(clone.get_layer(name), rng)
-                done = max(done, stop)
-                maps.append(np.asarray(method(ccourse, x, t, **options), np.float32))
-    finally:  # the copy's sub-models and compiled functions would keep it alive
-        _graph.forget(clone)
-        del ccourse, clone
-        gc.collect()  # they refer to it in cycles: free its weights now, not at some later cell
+    # building the copy draws Keras' default seeds from Python's generator: seeded for this
+    # block only, so the student's random state is left as it was (vislib._seed)
+    with seeded(seed):
+        clone = _weights.clone(course.model)
+        ccourse = dataclasses.replace(course, model=clone, weights=None)
+        try:
+            with temporary_traces():  # the copy's traced graphs would keep its weights alive
+                original = np.asarray(method(ccourse, x, t, **options), np.float32)
+                maps = [original]
+                done = 0
+                top_down = weighted[::-1]
+                for cp in checkpoints:
+                    stop = top_down.index(cp) + 1
+                    for name in top_down[done:stop]:
+                        _weights.randomize(clone.get_layer(name), rng)
+                    done = max(done, stop)
+                    maps.append(np.asarray(method(ccourse, x, t, **options), np.float32))
+        finally:  # the copy's sub-models and compiled functions would keep it alive
+            _graph.forget(clone)
+            del ccourse, clone
+            gc.collect()  # they refer to it in cycles: free its weights now, not at some later cell
     maps = np.stack(maps)
     corr = np.array([[_spearman(original[i], m[i]) for i in range(len(x))] for m in maps], np.float32)
     return SanityResult(layers=["original"] + list(checkpoints), maps=maps, correlations=corr,
@@ -641,6 +648,8 @@ def plot_sanity(result: SanityResult, images=None, image: int = 0, max_cols: int
     """
     import matplotlib.pyplot as plt
     from .plotting import overlay
+    max_cols = _checks.count(max_cols, "max_cols", high=1000)
+    image = _checks.count(image, "image", low=0, high=result.maps.shape[1] - 1)
     steps = len(result.layers)
     cols = np.unique(np.round(np.linspace(0, steps - 1, min(steps, max_cols))).astype(int))
     if axes is None:
@@ -687,7 +696,7 @@ def evaluate(model, images, maps: Mapping[str, np.ndarray], boxes, target=None, 
     if not maps:
         raise ValueError("maps is empty; give {method name: (N, H, W) maps}")
     course, x, t = resolve(model, images, target)
-    steps = _checks.in_range(steps, 1, x.shape[1] * x.shape[2], "steps", integer=True)
+    steps = _checks.count(steps, "steps", low=1, high=x.shape[1] * x.shape[2])
     checked = {name: _maps_for(m, x) for name, m in maps.items()}
     zeros, blur = baseline_image(x, "zeros"), baseline_image(x, "blur")
     # the curves' ends are the same for every map: the image, all black, all blurred
@@ -710,6 +719,7 @@ def format_table(results: Mapping[str, Mapping[str, np.ndarray]], digits: int = 
     """A plain-text table of the mean of each metric per method (best marked with *)."""
     if not results:
         raise ValueError("results is empty")
+    digits = _checks.count(digits, "digits", low=0, high=12)
     metrics = list(next(iter(results.values())))
     means = {m: {k: float(np.mean(v)) for k, v in r.items()} for m, r in results.items()}
     best = {}

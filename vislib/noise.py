@@ -22,23 +22,19 @@ def _shape(size) -> tuple[int, int, int]:
     """``size`` as (H, W, C): an int (square, 1 channel), (H, W), (H, W, C) or a model."""
     if isinstance(size, CourseModel) or hasattr(size, "inputs"):
         return as_course(size).input_shape
-    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
-        size = (int(size), int(size))
-    try:
-        dims = tuple(int(d) for d in size)
-        ok = all(float(d) == float(e) for d, e in zip(dims, size))
-    except (TypeError, ValueError):
-        ok, dims = False, ()
-    if not ok or len(dims) not in (2, 3):
+    if isinstance(size, (tuple, list)) and len(size) == 3:
+        h, w = _checks.pair(size[:2], "size", 1, 4096)
+        c = _checks.count(size[2], "size (channels)", 1, 3)
+        if c not in (1, 3):
+            raise ValueError(f"size {size!r}: channels must be 1 or 3")
+        return h, w, c
+    if not isinstance(size, (tuple, list)) and np.ndim(size) != 0:
         raise ValueError(f"size must be an int, (H, W), (H, W, C) or a model; got {size!r}")
-    if len(dims) == 2:
-        dims = (*dims, 1)
-    h, w, c = dims
-    if not (1 <= h <= 4096 and 1 <= w <= 4096):
-        raise ValueError(f"size {size!r}: height and width must lie in 1..4096")
-    if c not in (1, 3):
-        raise ValueError(f"size {size!r}: channels must be 1 or 3")
-    return h, w, c
+    try:
+        h, w = _checks.pair(size, "size", 1, 4096)
+    except ValueError as err:
+        raise ValueError(f"{err} (size: an int, (H, W), (H, W, C) or a model)") from None
+    return h, w, 1
 
 
 def _perlin2d(h: int, w: int, cells: float, rng: np.random.Generator) -> np.ndarray:
@@ -95,7 +91,7 @@ def perlin_noise(size, octaves: int = 4, seed: int = 0, cells: float = 4.0, pers
         ValueError: Bad size, octaves, cells, persistence or frequency.
     """
     h, w, c = _shape(size)
-    octaves = _checks.in_range(octaves, 1, 8, "octaves", integer=True)
+    octaves = _checks.count(octaves, "octaves", high=8)
     _checks.in_range(cells, 0.5, max(h, w), "cells")
     _checks.in_range(persistence, 1e-3, 1.0, "persistence")
     if sine_frequency is not None:
@@ -188,7 +184,7 @@ def universal_perturbation(model, images, epsilon: float = 16.0, labels=None, st
     lo, hi = course.pixel_range
     span = float(hi - lo) if np.isfinite(hi - lo) else np.inf
     eps = float(_checks.in_range(epsilon, 0.0, span, "epsilon"))
-    steps = _checks.in_range(steps, 1, 10_000, "steps", integer=True)
+    steps = _checks.count(steps, "steps", high=10_000)
     alpha = 2.5 * eps / steps if step_size is None else float(_checks.in_range(step_size, 0.0, np.inf, "step_size"))
     v = np.zeros(x.shape[1:], np.float32)
     for _ in range(steps):

@@ -29,7 +29,14 @@ def positions(size: int, patch: int, stride: int) -> list[int]:
 
     When ``(size - patch)`` is a multiple of ``stride`` there are exactly
     ``(size - patch) / stride + 1`` positions.
+
+    Raises:
+        ValueError: ``size``, ``patch`` or ``stride`` not whole numbers >= 1, or
+            ``patch`` larger than ``size``.
     """
+    size = _checks.count(size, "size")
+    patch = _checks.count(patch, "patch", high=size)
+    stride = _checks.count(stride, "stride")
     out = list(range(0, size - patch + 1, stride))
     if out[-1] + patch < size:
         out.append(size - patch)
@@ -63,14 +70,6 @@ def upsample(grid: np.ndarray, size: tuple[int, int], patch: tuple[int, int],
     total = np.einsum("yi,nij,xj->nyx", ay, np.asarray(grid, np.float64), ax)
     count = ay.sum(1)[:, None] * ax.sum(1)[None, :]
     return (total / count).astype(np.float32)
-
-
-def _pair(value, name: str, low: int, high: tuple[int, int]) -> tuple[int, int]:
-    vals = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(vals) != 2:
-        raise ValueError(f"{name} must be one int or (height, width); got {value!r}")
-    return (_checks.in_range(vals[0], low, high[0], name, integer=True),
-            _checks.in_range(vals[1], low, high[1], name, integer=True))
 
 
 def _fill_images(x: np.ndarray, fill, course: CourseModel, patch: tuple[int, int]) -> np.ndarray:
@@ -152,12 +151,10 @@ def occlusion(model, images, target=None, patch: int | tuple[int, int] | None = 
     course = as_course(model)
     x = course.check(images)
     n, h, w, _ = x.shape
-    p = _pair(patch if patch is not None else max(1, round(min(h, w) / 7)), "patch", 1, (h, w))
-    s = _pair(stride if stride is not None else (max(1, p[0] // 2), max(1, p[1] // 2)), "stride", 1, (h, w))
+    p = _checks.pair(patch if patch is not None else max(1, round(min(h, w) / 7)), "patch", 1, (h, w))
+    s = _checks.pair(stride if stride is not None else (max(1, p[0] // 2), max(1, p[1] // 2)), "stride", 1, (h, w))
     filler = _fill_images(x, fill, course, p)
     spatial = isinstance(fill, str) and fill == "blur"
-    if batch_size is not None:
-        _checks.in_range(batch_size, 1, 1 << 20, "batch_size", integer=True)
     bs = _graph.batch_size(course.model, batch_size, kind="forward")
     if target is not None:  # bad targets fail before any forward pass
         _checks.targets(target, n, course.num_classes)
@@ -205,10 +202,23 @@ def occlusion(model, images, target=None, patch: int | tuple[int, int] | None = 
     return (maps, grid) if return_grid else maps
 
 
-def forward_passes(size: int | tuple[int, int], patch: int, stride: int) -> int:
-    """Number of occluded copies (forward passes) per image for this geometry."""
-    h, w = (size, size) if isinstance(size, (int, np.integer)) else size
-    return len(positions(h, patch, stride)) * len(positions(w, patch, stride))
+def forward_passes(size: int | tuple[int, int], patch: int | tuple[int, int],
+                   stride: int | tuple[int, int]) -> int:
+    """Number of occluded copies (forward passes) per image for this geometry.
+
+    Args:
+        size: Image side, or (height, width).
+        patch: Patch side, or (height, width), at most the image's.
+        stride: Step between positions, or (height, width).
+
+    Raises:
+        ValueError: Any of them not whole numbers >= 1 (named), a patch
+            larger than the image.
+    """
+    h, w = _checks.pair(size, "size")
+    ph, pw = _checks.pair(patch, "patch", 1, (h, w))
+    sh, sw = _checks.pair(stride, "stride")
+    return len(positions(h, ph, sh)) * len(positions(w, pw, sw))
 
 
 __all__ = ["occlusion", "positions", "upsample", "forward_passes", "FILLS", "OUTPUTS"]

@@ -159,9 +159,10 @@ def max_activating_patches(model, layer: str, channel, images, k: int = 9,
         chans = [channel] if single else list(channel)
         if not chans:
             raise ValueError("channel is an empty list; pass a channel index, a list or 'all'")
-        chans = [_checks.in_range(c, 0, n_channels - 1, "channel", integer=True) for c in chans]
-    _checks.in_range(k, 1, 100_000, "k", integer=True)
-    top = _TopK(len(chans), int(k), one_per_image)
+        chans = [_checks.count(c, "channel", low=0, high=n_channels - 1) for c in chans]
+    k = _checks.count(k, "k", high=100_000)
+    _checks.in_range(pad_value, -1e6, 1e6, "pad_value")
+    top = _TopK(len(chans), k, one_per_image)
     if maps is None:
         bs = _graph.batch_size(course.model, batch_size, kind="forward")
         for start in range(0, len(x), bs):
@@ -204,6 +205,8 @@ def plot_patches(patches: list[Patch], ncols: int | None = None, size: float = 1
     """
     if not patches:
         raise ValueError("patches is empty; nothing to draw")
+    if ncols is not None:
+        ncols = _checks.count(ncols, "ncols", high=10_000)
     tiles = []
     for p in patches:
         img = np.clip(np.asarray(p.crop, np.float32), 0, 255) / 255.0

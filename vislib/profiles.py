@@ -11,6 +11,7 @@ VGG16's weights cannot be downloaded) or ``fashion_cnn`` / ``fashion_gap``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import warnings
@@ -123,13 +124,15 @@ class CourseModel:
     ``preprocess`` maps them to the network's input; ``deprocess`` maps back.
 
     Attributes:
-        model: The Keras model (functional; the last layer is the classifier).
+        model: The Keras model (functional, nested models opened up by
+            :func:`as_course`; its output is the classifier's).
         name: Profile name.
         input_size: (height, width) of the network input.
         channels: 3 for RGB photographs, 1 for the Fashion-MNIST models.
         preprocess: Display pixels -> network input (a tensor; works in a tape).
         deprocess: Network input -> uint8 display image.
-        class_names: One name per output unit.
+        class_names: One name per class: per output unit, or two for a
+            binary model with one output unit (scores ``[-z/2, +z/2]``).
         conv_layers: Conv layer names, input to output.
         first_conv: The first conv layer (lesson 01's filters).
         last_conv: The activated output of the last conv block: the default
@@ -230,7 +233,12 @@ class CourseModel:
         return np.asarray(self.preprocess(self.check(images)))
 
     def predict(self, images, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (N, classes) for display images, batched."""
+        """Class probabilities (N, classes) for display images, batched.
+
+        The model's own output when it ends in a softmax; the softmax of the
+        class scores otherwise: ``[1 - p, p]`` for a one-unit binary model
+        (``p`` its sigmoid), probabilities for a model that outputs logits.
+        """
         x = self.check(images)
         bs = _graph.batch_size(self.model, batch_size, kind="forward")
         run = _graph.compiled_call(self.model)
@@ -238,19 +246,32 @@ class CourseModel:
         return np.concatenate(out).astype(np.float32)
 
     def logits(self, images, batch_size: int | None = None) -> np.ndarray:
-        """Pre-softmax class scores (N, classes) for display images."""
+        """Pre-softmax class scores (N, classes) for display images
+        (``[-z/2, +z/2]`` for a one-unit binary model with logit ``z``)."""
         x = self.check(images)
         return _graph.logits(self.model, np.asarray(self.preprocess(x)),
                              _graph.batch_size(self.model, batch_size, kind="forward"))
 
     def decode(self, probs, top: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-``top`` (class name, probability) per row of ``probs``."""
+        """Top-``top`` (class name, probability) per row of ``probs``.
+
+        ``probs`` as :meth:`predict` gives them, (N, classes). For a binary
+        model with one sigmoid unit, its own output (N, 1) is accepted too
+        (``p`` of class 1).
+        """
         probs = np.asarray(probs, dtype=np.float32)
         if probs.ndim == 1:
             probs = probs[None]
+        if probs.ndim == 2 and probs.shape[1] == 1 and self.num_classes == 2:
+            kind = _graph.score_head(self.model).kind
+            if kind == "binary_logit":
+                raise ValueError(f"probs has shape {probs.shape}: the one output of model {self.name!r} is a "
+                                 "logit, not a probability; pass course.predict(images) (N, 2)")
+            if kind == "binary_sigmoid":
+                probs = np.concatenate([1 - probs, probs], axis=1)
         if probs.ndim != 2 or probs.shape[1] != self.num_classes:
             raise ValueError(f"probs must have shape (N, {self.num_classes}); got {probs.shape}")
-        _checks.in_range(top, 1, self.num_classes, "top", integer=True)
+        top = _checks.count(top, "top", high=self.num_classes)
         order = np.argsort(-probs, axis=1)[:, :top]
         return [[(self.class_names[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
 
@@ -260,27 +281,69 @@ class CourseModel:
                 f"weights: {self.weights}")
 
 
-def as_course(model) -> CourseModel:
+def _identity(x):
+    """A bare model's preprocessing: none (one function, so the per-model
+    compiled functions keyed on it are traced once, not at every call)."""
+    return ops.convert_to_tensor(x, "float32")
+
+
+def _deprocess_identity(x):
+    return np.asarray(x)
+
+
+def as_course(model, input_size: tuple[int, int] | None = None) -> CourseModel:
     """Accept a :class:`CourseModel` or a bare ``keras.Model``.
 
     A bare model is wrapped with identity preprocessing (its inputs are taken
     as they are, no pixel range is enforced) and class names ``class_<i>``.
+
+    Models are taken in the shapes tutorials build them: functional,
+    ``keras.Sequential`` (built: with a ``keras.Input`` or called once), and
+    with a whole network nested as one layer (the TensorFlow transfer-learning
+    tutorial's ``base_model(x, training=False)``). Those are opened up into
+    one functional graph over the same layers (:func:`vislib._graph.flatten`):
+    every method then sees the inner layers by name (``conv_layers``,
+    ``last_conv`` = the last conv layer inside the base), and the caller's
+    model is not changed. A model with ONE output unit (sigmoid or linear
+    logit) is a binary classifier with classes 0 and 1 (class scores are
+    half the logit: ``[-z/2, +z/2]``, probabilities ``[1 - p, p]``).
+
+    Args:
+        model: A :class:`CourseModel` or a ``keras.Model``.
+        input_size: (height, width) for a model that takes images of any size
+            (``keras.Input((None, None, 3))``): the same layers and weights on
+            a fixed-size input. Required for such a model.
+
+    Raises:
+        ValueError: Not a model; a model vislib cannot explain (subclassed,
+            unbuilt Sequential, several inputs or outputs, not an image
+            classifier, a softmax over one unit, layer names repeated once
+            nested models are opened up); a variable input size without
+            ``input_size``.
     """
     if isinstance(model, CourseModel):
-        return model
+        if input_size is None and not _graph.needs_flatten(model.model):
+            return model
+        net = _graph.flatten(model.model, input_size)
+        if net is model.model:
+            return model
+        _graph.score_head(net)
+        size = tuple(int(d) for d in net.inputs[0].shape[1:3])
+        return dataclasses.replace(model, model=net, input_size=size, conv_layers=_graph.conv_layer_names(net))
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a vislib CourseModel or a keras.Model; got {type(model).__name__}")
-    shape = tuple(model.inputs[0].shape[1:])
-    if len(shape) != 3:
-        raise ValueError(f"model input must be (H, W, C) images; got {shape}")
-    convs = _graph.conv_layer_names(model)
-    n_out = int(model.outputs[0].shape[-1])
-    ident = lambda x: ops.convert_to_tensor(x, "float32")  # noqa: E731
+    net = _graph.flatten(model, input_size)
+    shape = tuple(net.inputs[0].shape[1:])
+    # refuses a softmax over one unit up front; a headless feature extractor has no classes (its
+    # layers can still be looked at; asking for a class score says what is missing)
+    n_classes = _graph.num_classes(net) if _graph.is_classifier(net) else 0
+    convs = _graph.conv_layer_names(net)
     return CourseModel(
-        model=model, name=model.name, input_size=(shape[0], shape[1]), channels=shape[2],
-        preprocess=ident, deprocess=lambda x: np.asarray(x), class_names=[f"class_{i}" for i in range(n_out)],
+        model=net, name=model.name, input_size=(shape[0], shape[1]), channels=shape[2],
+        preprocess=_identity, deprocess=_deprocess_identity,
+        class_names=[f"class_{i}" for i in range(n_classes)],
         conv_layers=convs, first_conv=convs[0] if convs else "", last_conv=convs[-1] if convs else "",
-        feature_layer=model.layers[-2].name if len(model.layers) > 1 else "",
+        feature_layer=net.layers[-2].name if len(net.layers) > 1 else "",
         pixel_range=(-np.inf, np.inf), weights="unknown", description="user model")
 
 
@@ -371,6 +434,19 @@ def _build_net(spec: _Spec, weights: str | None) -> keras.Model:
     return net
 
 
+def _named(net: keras.Model, name: str) -> str:
+    """``name``, or the one ``name_<n>`` Keras gave the layer instead: a layer
+    built without a name (MobileNetV2's ``global_average_pooling2d``) gets a
+    suffix when the session already made a layer of that name (a student's
+    own model built before the profile)."""
+    import re
+    names = _graph.layer_names(net)
+    if name in names:
+        return name
+    alike = [n for n in names if re.fullmatch(re.escape(name) + r"_\d+", n)]
+    return alike[0] if len(alike) == 1 else name
+
+
 def _build_imagenet(name: str, weights: str | None) -> CourseModel:
     spec = _imagenet_specs()[name]
     net = _build_net(spec, weights)
@@ -379,8 +455,8 @@ def _build_imagenet(name: str, weights: str | None) -> CourseModel:
     return CourseModel(
         model=net, name=name, input_size=spec.input_size, channels=3,
         preprocess=_safe(spec.preprocess), deprocess=_deprocess_for(spec.mode),
-        class_names=classes, conv_layers=convs, first_conv=spec.first_conv,
-        last_conv=spec.last_conv, feature_layer=spec.feature_layer,
+        class_names=classes, conv_layers=convs, first_conv=_named(net, spec.first_conv),
+        last_conv=_named(net, spec.last_conv), feature_layer=_named(net, spec.feature_layer),
         weights=weights, description=spec.description, gflops=spec.gflops)
 
 
@@ -392,8 +468,8 @@ def _build_lite0(weights: str | None) -> CourseModel:
         model=net, name="efficientnet_lite0", input_size=(224, 224), channels=3,
         preprocess=efficientnet.preprocess, deprocess=efficientnet.deprocess,
         class_names=imagenet_class_names(), conv_layers=_graph.conv_layer_names(net),
-        first_conv=first, last_conv=last, feature_layer=feat, weights=weights,
-        description=desc, gflops=efficientnet.GFLOPS)
+        first_conv=_named(net, first), last_conv=_named(net, last), feature_layer=_named(net, feat),
+        weights=weights, description=desc, gflops=efficientnet.GFLOPS)
 
 
 def _build_offline(name: str, weights: str | None) -> CourseModel:
@@ -410,7 +486,8 @@ def _build_offline(name: str, weights: str | None) -> CourseModel:
         model=net, name=name, input_size=(28, 28), channels=1,
         preprocess=_unit_preprocess, deprocess=_deprocess_for("unit"),
         class_names=list(FASHION_CLASSES), conv_layers=_graph.conv_layer_names(net),
-        first_conv=first, last_conv=last, feature_layer=feat, weights=kind, description=desc)
+        first_conv=_named(net, first), last_conv=_named(net, last), feature_layer=_named(net, feat),
+        weights=kind, description=desc)
 
 
 _WARNED = False

@@ -140,14 +140,9 @@ def _walk(model: keras.Model, name: str) -> tuple[_Axis, _Axis]:
         memo[key] = out
         return out
 
-    layer = model.get_layer(name)
-    node_tensor = None
-    for node in getattr(layer, "_inbound_nodes", []):
-        node_tensor = node.output_tensors[0]
-        break
-    if node_tensor is None:
-        raise ValueError(f"layer {name!r} is not connected in model {model.name!r}")
-    return field_of(node_tensor)
+    # the layer's output in THIS model's graph: a layer of a nested base was first called in the
+    # base's own graph, whose first node misses the layers in front of the base
+    return field_of(_graph.layer_output(model, name))
 
 
 def _apply(layer, base: tuple[_Axis, _Axis], inp, out) -> tuple[_Axis, _Axis]:
@@ -190,7 +185,8 @@ def receptive_field(model, layer: str) -> ReceptiveField:
     Networks.* Distill 2019.
 
     Args:
-        model: A :class:`~vislib.CourseModel` or a ``keras.Model``.
+        model: A :class:`~vislib.CourseModel` or a ``keras.Model`` (a plain
+            functional model needs no classifier head).
         layer: Name of a layer with a 4-D (N, h, w, k) output.
 
     Returns:
@@ -204,13 +200,19 @@ def receptive_field(model, layer: str) -> ReceptiveField:
         >>> receptive_field(vislib.load_model("vgg16"), "block5_conv3").size
         (196, 196)
     """
-    course = as_course(model)
-    net = course.model
+    if isinstance(model, keras.Model) and not _graph.needs_flatten(model) and len(model.inputs) == 1:
+        # a plain functional graph: the field needs no classifier head (a feature
+        # extractor such as VGG16(include_top=False) has a field too)
+        net = model
+        input_size = tuple(net.inputs[0].shape[1:3])
+    else:
+        course = as_course(model)
+        net, input_size = course.model, tuple(course.input_size)
     _graph.check_layer(net, layer, _graph.spatial_layer_names(net), what="spatial layer")
     (rh, jh, sh), (rw, jw, sw) = _walk(net, layer)
     out_shape = tuple(net.get_layer(layer).output.shape)
     return ReceptiveField(layer=layer, size=(rh, rw), jump=(jh, jw), start=(sh, sw),
-                          input_size=tuple(course.input_size), map_size=(out_shape[1], out_shape[2]))
+                          input_size=input_size, map_size=(out_shape[1], out_shape[2]))
 
 
 def box(rf: ReceptiveField, i: int, j: int, image_size: tuple[int, int] | None = None,
@@ -230,15 +232,18 @@ def box(rf: ReceptiveField, i: int, j: int, image_size: tuple[int, int] | None =
     Raises:
         ValueError: ``(i, j)`` outside the layer's map.
     """
+    from ._checks import count
     h, w = rf.map_size
-    if h is not None and not (0 <= int(i) < h and 0 <= int(j) < w):
+    i, j = count(i, "i", low=-(10**9), high=10**9), count(j, "j", low=-(10**9), high=10**9)  # whole numbers
+    if h is not None and not (0 <= i < h and 0 <= j < w):
         raise ValueError(f"unit ({i}, {j}) is outside the {h}x{w} map of layer {rf.layer!r}; "
                          f"valid: 0 <= i < {h}, 0 <= j < {w}")
-    y0 = rf.start[0] + int(i) * rf.jump[0]
-    x0 = rf.start[1] + int(j) * rf.jump[1]
+    y0 = rf.start[0] + i * rf.jump[0]
+    x0 = rf.start[1] + j * rf.jump[1]
     y1, x1 = y0 + rf.size[0], x0 + rf.size[1]
     if not clip:
         return y0, y1, x0, x1
-    H, W = image_size if image_size is not None else rf.input_size
+    from ._checks import pair
+    H, W = pair(image_size, "image_size") if image_size is not None else rf.input_size
     y0, x0 = min(max(y0, 0), H), min(max(x0, 0), W)
     return y0, max(min(y1, H), y0), x0, max(min(x1, W), x0)

@@ -11,10 +11,12 @@ def resize_maps(maps: np.ndarray, size: tuple[int, int], method: str = "bilinear
 
     Args:
         maps: Array (N, h, w).
-        size: Target (H, W).
+        size: Target (H, W), whole numbers (or one for a square).
         method: ``"bilinear"`` or ``"nearest"`` (``tf.image.resize`` methods).
     """
     import tensorflow as tf
+    from ._checks import pair
+    size = pair(size, "size", 1, 8192)
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
         raise ValueError(f"maps must be (N, h, w); got shape {maps.shape}")

@@ -2,7 +2,10 @@
 (Springenberg et al. 2015).
 
 Both differentiate the pre-softmax score of the target class with respect to
-the display pixels and reduce the colour channels to one map.
+the display pixels and reduce the colour channels to one map. For a binary
+model with ONE output unit (logit ``z``) the class scores are ``-z/2`` and
+``+z/2`` (:mod:`vislib._graph`): the signed map of class 1 is ``+1/2 dz/dx``,
+of class 0 ``-1/2 dz/dx``.
 """
 
 from __future__ import annotations

@@ -68,11 +68,12 @@ def smoothgrad(model, images, target=None, method: Callable | None = None, noise
             first, the old call shape), ``noise`` outside [0, 1], ``samples``
             or ``batch_size`` not a whole number >= 1, bad images or targets.
     """
-    if callable(model) and not isinstance(model, (CourseModel, keras.Model)):
+    if isinstance(model, str) or (callable(model) and not isinstance(model, (CourseModel, keras.Model))):
         # the call shape before the one-contract change: smoothgrad(method, model, images)
-        raise ValueError(f"smoothgrad takes (model, images, target=None, method=...); got the function "
-                         f"{getattr(model, '__name__', model)!r} first: call "
-                         f"smoothgrad(model, images, method=vislib.{getattr(model, '__name__', 'saliency')})")
+        fn = model if isinstance(model, str) else getattr(model, "__name__", "saliency")
+        raise ValueError(f"smoothgrad takes (model, images, target=None, method=...); got the "
+                         f"{'name' if isinstance(model, str) else 'function'} {fn!r} first: call "
+                         f"smoothgrad(model, images, method=vislib.{fn})")
     if method is None:
         from .saliency import saliency as method
     if not callable(method) or isinstance(method, (CourseModel, keras.Model)):
@@ -89,18 +90,19 @@ def smoothgrad(model, images, target=None, method: Callable | None = None, noise
     n = len(x)
     total = n * samples  # copy k shows image k // samples
     acc = None
-    for start in range(0, total, bs):
-        k = np.arange(start, min(total, start + bs))
-        img = k // samples
-        batch = x[img] + rng.normal(0.0, 1.0, x[img].shape).astype(np.float32) * sigma
-        if clip:
-            np.clip(batch, lo, hi, out=batch)
-        maps = np.asarray(method(course, batch, t[img], **options), dtype=np.float64)
-        if squared:
-            maps = maps * maps
-        if acc is None:
-            acc = np.zeros((n, *maps.shape[1:]), np.float64)
-        np.add.at(acc, img, maps)
+    with _checks.derived_images():  # copies of checked images (noise 0.001 on black has max < 1)
+        for start in range(0, total, bs):
+            k = np.arange(start, min(total, start + bs))
+            img = k // samples
+            batch = x[img] + rng.normal(0.0, 1.0, x[img].shape).astype(np.float32) * sigma
+            if clip:
+                np.clip(batch, lo, hi, out=batch)
+            maps = np.asarray(method(course, batch, t[img], **options), dtype=np.float64)
+            if squared:
+                maps = maps * maps
+            if acc is None:
+                acc = np.zeros((n, *maps.shape[1:]), np.float64)
+            np.add.at(acc, img, maps)
     return (acc / samples).astype(np.float32)
 
 

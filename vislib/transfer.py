@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _checks, _graph, _weights
 from ._config import budget
+from ._seed import seeded
 from .profiles import CourseModel, as_course
 
 
@@ -232,31 +233,31 @@ def build(model, num_classes: int, base: str | None = None, head_units: int = 64
         raise ValueError(f"input_size must be (height, width); got {input_size!r}")
     size = (_checks.in_range(size[0], 8, 4096, "input_size[0]", integer=True),
             _checks.in_range(size[1], 8, 4096, "input_size[1]", integer=True))
-    keras.utils.set_random_seed(seed)
-    sub = keras.Model(course.model.inputs, course.model.get_layer(name).output, name="conv_stack")
-    if size == tuple(course.input_size):
-        # new layers: the profile's weights copied in once (not set_weights(get_weights()), which
-        # holds three copies at its peak), or new random weights for the baseline
-        stack = _weights.clone(sub) if pretrained else keras.models.clone_model(sub)
-    else:
-        inp = keras.Input((*size, course.channels), name="input_layer")
-        stack = keras.models.clone_model(sub, input_tensors=[inp])
-        if pretrained:
-            for src, dst in zip(sub.weights, stack.weights):
-                dst.assign(src.value)
-    for layer in stack.layers:
-        layer.trainable = not pretrained
-    x = stack.outputs[0]
-    if pooling == "auto":
-        pooling = "flatten" if int(np.prod(x.shape[1:])) <= 8192 else "avg"
-    L = keras.layers
-    x = L.Flatten(name="head_flatten")(x) if pooling == "flatten" else L.GlobalAveragePooling2D(name="head_pool")(x)
-    if head_units:
-        x = L.Dense(head_units, activation="relu", name="head_fc")(x)
-    if dropout:
-        x = L.Dropout(dropout, name="head_dropout")(x)
-    out = L.Dense(num_classes, activation="softmax", name="predictions")(x)
-    net = keras.Model(stack.inputs, out, name=f"{course.name}_{'transfer' if pretrained else 'scratch'}")
+    with seeded(seed):   # the new layers' weights; the caller's random state is left as it was
+        sub = keras.Model(course.model.inputs, _graph.layer_output(course.model, name), name="conv_stack")
+        if size == tuple(course.input_size):
+            # new layers: the profile's weights copied in once (not set_weights(get_weights()), which
+            # holds three copies at its peak), or new random weights for the baseline
+            stack = _weights.clone(sub) if pretrained else keras.models.clone_model(sub)
+        else:
+            inp = keras.Input((*size, course.channels), name="input_layer")
+            stack = keras.models.clone_model(sub, input_tensors=[inp])
+            if pretrained:
+                for src, dst in zip(sub.weights, stack.weights):
+                    dst.assign(src.value)
+        for layer in stack.layers:
+            layer.trainable = not pretrained
+        x = stack.outputs[0]
+        if pooling == "auto":
+            pooling = "flatten" if int(np.prod(x.shape[1:])) <= 8192 else "avg"
+        L = keras.layers
+        x = L.Flatten(name="head_flatten")(x) if pooling == "flatten" else L.GlobalAveragePooling2D(name="head_pool")(x)
+        if head_units:
+            x = L.Dense(head_units, activation="relu", name="head_fc")(x)
+        if dropout:
+            x = L.Dropout(dropout, name="head_dropout")(x)
+        out = L.Dense(num_classes, activation="softmax", name="predictions")(x)
+        net = keras.Model(stack.inputs, out, name=f"{course.name}_{'transfer' if pretrained else 'scratch'}")
     return compile_classifier(net)
 
 
@@ -509,7 +510,10 @@ def train(model, train_data, val_data=None, test_data=None, class_names: Sequenc
         learning_rate: Adam learning rate for the head (and for scratch).
         fine_tune_learning_rate: Adam learning rate for fine-tuning.
         base, head_units, dropout, pooling: See :func:`build`.
-        seed: Seed of the new weights and the shuffling.
+        seed: Seed of the new weights, the dropout and the shuffling (the
+            same seed gives the same weights on the same machine and thread
+            count); the caller's random state is left as it was
+            (:func:`vislib._seed.seeded`).
         verbose: Show a progress bar per training run.
 
     Returns:
@@ -545,12 +549,12 @@ def train(model, train_data, val_data=None, test_data=None, class_names: Sequenc
     prep = lambda a: np.asarray(course.preprocess(a), np.float32)  # noqa: E731
 
     def fit(net, inputs, n_epochs, start, desc, validation):
-        keras.utils.set_random_seed(seed + start)
         bs = batch_size if batch_size_given else train_batch_size(net)   # a head on cached features: 16
         steps = int(np.ceil(len(inputs) / bs))
         cbs = [TqdmCallback(n_epochs, steps, desc=desc)] if verbose and desc else []
-        h = net.fit(inputs, y, batch_size=bs, epochs=start + n_epochs, initial_epoch=start,
-                    validation_data=validation, verbose=0, shuffle=True, callbacks=cbs)
+        with seeded(seed + start):   # the shuffling; the caller's state is restored
+            h = net.fit(inputs, y, batch_size=bs, epochs=start + n_epochs, initial_epoch=start,
+                        validation_data=validation, verbose=0, shuffle=True, callbacks=cbs)
         return h.history
 
     # ---- transfer: frozen part computed once at the cut, the rest trained on it

@@ -340,12 +340,16 @@ vislib.explorer(show_layer, layer=widgets.Dropdown(options=cm.conv_layers, value
     code(r"""
 assert np.allclose(kernels[~dead].min(axis=(1, 2, 3)), 0) and np.allclose(kernels[~dead].max(axis=(1, 2, 3)), 1)
 assert np.all(kernels[dead] == 0.5)
-assert history["loss"][-1] < history["loss"][0]
-assert history["val_accuracy"][-1] > 0.5          # 10 classes: chance is 0.1
-assert change[-1] > 0.05                           # the kernels moved by more than 5 %
+# Measured for seeds 0 / 1 / 2 with the CI budget (3000 images, 2 epochs) and the full one (6000, 5):
+# loss falls by 0.50-0.57 / 0.55-0.59; accuracy 0.76-0.79 / 0.87-0.88; kernels moved 23-26 % / 48-53 %;
+# 73-79 % of the move in the first half; zero-sum ratio down by 0.06-0.09 / 0.10-0.12.
+# Each threshold below lies well under the smallest of these (margin stated on its line).
+assert history["loss"][-1] < history["loss"][0] - 0.2   # margin 0.3
+assert history["val_accuracy"][-1] > 0.5          # 10 classes: chance is 0.1; margin 0.26
+assert change[-1] > 0.05                           # the kernels moved by more than 5 %; margin 0.18
 first_half = change[len(change) // 2] / change[-1]
 print(f"half of the snapshots in, the kernels had moved {100 * first_half:.0f} % of their final distance")
-assert first_half > 0.5                            # most of the change happens early
+assert first_half > 0.5                            # most of the change happens early; margin 0.23
 
 def zero_sum(raw):   # |sum of weights| / sum of |weights|, averaged over filters: 0 = perfect edge detector
     k = raw.reshape(len(raw), -1)
@@ -353,7 +357,7 @@ def zero_sum(raw):   # |sum of weights| / sum of |weights|, averaged over filter
 
 print(f"zero-sum ratio of the Fashion-MNIST filters: at init {zero_sum(snapshots.raw[0]):.2f}, "
       f"after training {zero_sum(snapshots.raw[-1]):.2f}")
-assert zero_sum(snapshots.raw[-1]) < zero_sum(snapshots.raw[0])
+assert zero_sum(snapshots.raw[-1]) < zero_sum(snapshots.raw[0]) - 0.03   # drop 0.06-0.12 measured; margin 0.03
 live_raw = np.transpose(W, (3, 0, 1, 2))[~dead]
 random_zero_sum = [zero_sum(np.transpose(np.asarray(keras.initializers.GlorotUniform(seed=s)(W.shape)), (3, 0, 1, 2)))
                    for s in range(10)]

@@ -109,7 +109,7 @@ METHODS = {
     "occlusion": lambda m, x, t: vislib.occlusion(m, x, t, patch=patch, stride=stride, fill=fill),
     "saliency": lambda m, x, t: vislib.saliency(m, x, t),
     "guided backprop": lambda m, x, t: vislib.guided_backprop(m, x, t),
-    "SmoothGrad": lambda m, x, t: vislib.smoothgrad(vislib.saliency, m, x, t,
+    "SmoothGrad": lambda m, x, t: vislib.smoothgrad(m, x, t,
                                                     samples=vislib.budget(10 if cm.heavy else 25, 8)),
     "Grad-CAM": lambda m, x, t: vislib.gradcam(m, x, t),
     "Grad-CAM++": lambda m, x, t: vislib.gradcam_plus_plus(m, x, t),
@@ -449,7 +449,8 @@ vislib.explorer(show_sanity, method=widgets.Dropdown(options=list(sanity), descr
   ROI fit: always compare with both.
 - **Faithfulness depends on what "deleted" means.** On the clothes, black is the
   background: occlusion (which hides patches with the same black) has the lowest
-  deletion AUC and the random map is as bad as the worst method. On the photos, black
+  deletion AUC, and the random map's AUC is within 0.1 of the median of the gradient and
+  CAM methods (checked below): black-pixel deletion hardly tells them from noise. On the photos, black
   dots are an artefact the network reacts to by itself, and the random map deletes as
   well as the best method; insertion, and deletion into the blur, separate the methods
   from noise again.
@@ -477,7 +478,8 @@ if offline and cm.weights == "trained":   # the clothes model (see the points ab
     assert first_step["guided backprop"] > first_step["Grad-CAM"]   # guided backprop barely notices
     assert last_step["Score-CAM"] > 0.3                             # Score-CAM keeps part of its picture
     best_del = min(METHODS, key=lambda k: mean[k]["deletion_auc"])
-    assert best_del == "occlusion" and mean["random"]["deletion_auc"] > max(mean[k]["deletion_auc"] for k in METHODS) - 0.02
+    others = [mean[k]["deletion_auc"] for k in METHODS if k != "occlusion"]
+    assert best_del == "occlusion" and abs(mean["random"]["deletion_auc"] - np.median(others)) < 0.1
     assert mean["Grad-CAM"]["roi_fit"] < mean["random"]["roi_fit"]
     assert mean["centre"]["pointing_game"] >= mean["random"]["pointing_game"]
 """),
