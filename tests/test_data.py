@@ -68,7 +68,10 @@ def test_load_image_errors_name_the_path(tmp_path, photo, case):
         kwargs = {"size": (0, 10)}
     with pytest.raises(ValueError) as err:
         data.load_image(path, **kwargs)
-    assert str(path) in str(err.value) or "size" in str(err.value)
+    if case == "bad_size":   # the message names the option, the bad value and the valid range
+        assert "size" in str(err.value) and "=0" in str(err.value) and "1 <=" in str(err.value), err.value
+    else:                    # the message names the file
+        assert str(path) in str(err.value), err.value
 
 
 def test_load_image_refuses_huge_images(tmp_path, monkeypatch):

@@ -238,10 +238,22 @@ def test_evaluate_table_and_plot(fashion, fashion_data):
     res = metrics.evaluate(fashion, x, maps, vislib.object_boxes(x), y, steps=10)
     assert set(res) == {"gradcam", "random"} and set(res["random"]) == set(metrics.METRICS)
     assert all(v.shape == (3,) for r in res.values() for v in r.values())
-    text = metrics.format_table(res)
-    assert "gradcam" in text and "deletion_auc" in text
+    lines = metrics.format_table(res).splitlines()
+    cols = list(res["gradcam"])
+    assert lines[0].split()[1::2] == cols and len(lines) == 4     # header, rule, one row per method
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    for j, k in enumerate(cols):   # the star marks the best mean: the LOWEST deletion AUC, else the highest
+        means = {name: float(np.mean(res[name][k])) for name in res}
+        pick = min if k == "deletion_auc" else max
+        best = pick(means, key=means.get)
+        assert rows[best][j].endswith("*") and float(rows[best][j].rstrip("*")) == pytest.approx(means[best], abs=1e-3)
+        for name in res:
+            if not np.isclose(means[name], means[best]):
+                assert not rows[name][j].endswith("*"), (k, name)
     fig = metrics.plot_metrics(res, reference={"roi_fit": 0.5})
-    assert len(fig.axes) == 4
+    assert [ax.get_title().split()[0] for ax in fig.axes] == cols
+    assert [len(ax.patches) for ax in fig.axes] == [2, 2, 2, 2]   # one bar per method in every panel
+    assert len(fig.axes[0].lines) >= 1                            # the roi_fit reference line
 
 
 def test_evaluate_equals_the_single_metrics_and_classifies_each_end_once(fashion, fashion_data, monkeypatch):

@@ -19,8 +19,10 @@ def test_overlay_is_uint8_and_blends():
     assert out.shape == (8, 8, 3) and out.dtype == np.uint8
     assert out[0, 0].sum() > out[7, 7].sum()
     assert np.array_equal(vislib.overlay(img, hm, alpha=0.0), img)
+    # a constant map is scaled to 0: jet's lowest colour (0, 0, 0.5) blended half and half over black
     gray = vislib.overlay(np.zeros((8, 8, 1), np.float32), np.ones((8, 8)))
-    assert gray.shape == (8, 8, 3)
+    assert gray.shape == (8, 8, 3) and gray.dtype == np.uint8
+    assert (gray == np.array([0, 0, round(0.5 * 0.5 * 255)], np.uint8)).all()
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -40,6 +42,10 @@ def test_normalize_map():
 def test_resize_maps():
     out = resize_maps(np.ones((2, 3, 3)), (9, 6))
     assert out.shape == (2, 9, 6) and np.allclose(out, 1)
+    # worked by hand, half-pixel centres: output column x sits at input (x + 0.5) * 2 / 4 - 0.5
+    # = -0.25, 0.25, 0.75, 1.25, clamped to [0, 1]: values 0, 0.25, 0.75, 1 (nearest: 0, 0, 1, 1)
+    ramp = resize_maps(np.array([[[0.0, 1.0]]]), (1, 4))
+    np.testing.assert_allclose(ramp[0, 0], [0.0, 0.25, 0.75, 1.0], atol=1e-6)
     with pytest.raises(ValueError):
         resize_maps(np.ones((3, 3)), (9, 9))
 
@@ -48,7 +54,9 @@ def test_plots_return_figures_without_showing():
     imgs = np.zeros((2, 6, 6, 3), np.uint8)
     fig = vislib.plot_attributions(imgs, {"a": np.random.rand(2, 6, 6), "b": np.random.rand(2, 6, 6)},
                                    titles=["x", "y"])
-    assert len(fig.axes) == 6
+    assert len(fig.axes) == 6 and plt.fignum_exists(fig.number)   # returned, open, not shown and closed
+    assert [ax.get_title() for ax in fig.axes] == ["x", "a", "b", "y", "", ""]
+    assert not any(t.get_text() == "all-zero map" for ax in fig.axes for t in ax.texts)   # no empty map here
     with pytest.raises(ValueError, match="maps"):
         vislib.plot_attributions(imgs, {"a": np.random.rand(3, 6, 6)})
     ax = vislib.plot_topk([("cat", 0.7), ("dog", 0.2)])

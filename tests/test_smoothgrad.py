@@ -102,8 +102,28 @@ def test_shapes_options_and_squared(fashion, fashion_data):
     assert signed.shape == (2, 28, 28, 1) and (signed < 0).any()
     sq = vislib.smoothgrad(fashion, x, samples=3, squared=True)
     assert (sq >= 0).all() and not np.allclose(sq, m)
-    one = vislib.smoothgrad(fashion, x[0], samples=2, layer=fashion.first_conv, method=vislib.gradcam)
-    assert one.shape == (1, 28, 28)
+
+
+def test_with_gradcam_it_is_the_mean_gradcam_map_of_the_noisy_copies(fashion, fashion_data):
+    """Options reach the method (here Grad-CAM's layer), and the result is the mean of the
+    method's maps over exactly the copies it was given, per image."""
+    x, _ = _items(fashion_data, 2)
+    seen = []
+
+    def spy(model, images, target=None, **options):
+        seen.append((np.asarray(images).copy(), np.asarray(target).copy(), options))
+        return vislib.gradcam(model, images, target, **options)
+
+    got = vislib.smoothgrad(fashion, x, samples=3, batch_size=4, layer=fashion.first_conv, method=spy)
+    assert got.shape == (2, 28, 28) and all(o == {"layer": fashion.first_conv} for _, _, o in seen)
+    copies = np.concatenate([c for c, _, _ in seen])               # copy k shows image k // 3
+    targets = np.concatenate([t for _, t, _ in seen])
+    np.testing.assert_array_equal(targets, np.repeat(fashion.predict(x).argmax(1), 3))
+    assert (np.abs(copies - np.repeat(x, 3, axis=0)) > 0).mean() > 0.5   # noisy copies, not the images
+    maps = vislib.gradcam(fashion, copies, targets, layer=fashion.first_conv)
+    for i in range(2):
+        np.testing.assert_allclose(got[i], maps[3 * i:3 * i + 3].mean(0), atol=1e-6)
+    assert not np.allclose(got, vislib.smoothgrad(fashion, x, samples=3, method=vislib.gradcam))  # layer used
 
 
 def test_quadrant_model_keeps_its_maximum_in_the_quadrant():
@@ -135,7 +155,8 @@ def test_bare_model_noise_uses_the_data_range():
 def test_runs_on_imagenet_architectures(imagenet_random):
     photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
     m = vislib.smoothgrad(imagenet_random, photo, target=281, samples=2)
-    assert m.shape == (1, 224, 224) and np.isfinite(m).all()
+    assert m.shape == (1, 224, 224) and m.dtype == np.float32
+    assert (m >= 0).all() and (m > 0).mean() > 0.5                # |gradient| averaged: mostly positive
 
 
 def test_bad_arguments_raise_value_errors(fashion, fashion_data):
@@ -148,7 +169,10 @@ def test_bad_arguments_raise_value_errors(fashion, fashion_data):
         vislib.smoothgrad(fashion, x, samples=0)
     with pytest.raises(ValueError, match="samples"):
         vislib.smoothgrad(fashion, x, samples=2.5)
-    with pytest.raises(ValueError, match="vislib.saliency"):
-        vislib.smoothgrad("saliency", fashion, x)
+    with pytest.raises(ValueError, match="method must be an explanation function"):
+        vislib.smoothgrad(fashion, x, method="saliency")
+    # the call shape before the one contract: the method first gets told the new shape
+    with pytest.raises(ValueError, match=r"smoothgrad takes \(model, images, target=None, method=\.\.\.\)"):
+        vislib.smoothgrad(vislib.saliency, fashion, x)
     with pytest.raises(ValueError, match="out of range"):
         vislib.smoothgrad(fashion, x, target=11)

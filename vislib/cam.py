@@ -21,6 +21,12 @@ from .resize import resize_maps
 
 def _default_layer(course, layer: str | None) -> str:
     valid = _graph.spatial_layer_names(course.model)
+    if layer is None and not course.last_conv:
+        if not valid:
+            raise ValueError(f"model {course.model.name!r} has no layer with a spatial (N, h, w, k) output: "
+                             "the CAM family needs feature maps; use saliency or occlusion")
+        raise ValueError(f"model {course.model.name!r} has no conv layer to default to; pass layer= one of "
+                         f"the layers with a spatial output: {valid}")
     name = layer if layer is not None else course.last_conv
     return _graph.check_layer(course.model, name, valid, what="layer (a layer with a spatial output)")
 
@@ -52,7 +58,17 @@ def gradcam(model, images, target=None, layer: str | None = None, counterfactual
         normalize: Scale each map to [0, 1] (default).
 
     Returns:
-        float32 (N, H, W) at input resolution.
+        float32 (N, H, W) at input resolution. A map is all zero where
+        ``sum_k a_k A^k <= 0`` at every position: the method as defined,
+        not an error (on the offline ``fashion_cnn``, two training runs: 53
+        and 55 of the first 200 test images at the default layer, 82 and 101
+        at the first conv layer; lesson 08 computes the share on the running
+        profile).
+
+    Warns:
+        UserWarning: Once per call when some maps are all zero, naming how
+            many, which images (up to 10), their targets and the layer, and
+            suggesting ``counterfactual=True`` or another layer.
 
     Raises:
         ValueError: Unknown layer (the message lists valid ones), bad images
@@ -65,35 +81,71 @@ def gradcam(model, images, target=None, layer: str | None = None, counterfactual
         grads = -grads
     weights = grads.mean(axis=(1, 2), keepdims=True)
     maps = np.maximum((weights * acts).sum(axis=-1), 0)
+    zero = np.flatnonzero(~maps.reshape(len(maps), -1).any(axis=1))   # the ReLU kept nothing
+    if len(zero):
+        import warnings
+        more = ", ..." if len(zero) > 10 else ""
+        images_ = ", ".join(str(i) for i in zero[:10]) + more
+        targets_ = ", ".join(str(int(c)) for c in t[zero[:10]]) + more
+        other = "counterfactual=False (the evidence for it)" if counterfactual else \
+            "counterfactual=True (the evidence against it)"
+        warnings.warn(f"gradcam: {len(zero)} of {len(maps)} maps are all zero (images [{images_}], "
+                      f"targets [{targets_}]) at layer {name!r}: sum_k a_k A^k is <= 0 at every position "
+                      f"of that layer, so the ReLU keeps nothing. Try {other} or another layer (layer=...).",
+                      UserWarning, stacklevel=2)
     return _finish(maps, course.input_size, normalize)
 
 
+def _producer(tensor):
+    """(operation, node) that made ``tensor`` in its graph."""
+    op, index = tensor._keras_history[0], tensor._keras_history[1]
+    return op, op._inbound_nodes[index]
+
+
 def _gap_classifier(model: keras.Model) -> tuple[str, np.ndarray]:
-    """(name of the feature layer before global average pooling, Dense kernel)."""
-    last = model.layers[-1]
-    dense = last if isinstance(last, keras.layers.Dense) else None
-    if dense is None and len(model.layers) > 1 and isinstance(model.layers[-2], keras.layers.Dense):
-        dense = model.layers[-2]
-    gap = None
+    """(name of the feature layer before global average pooling, the class
+    weights (k, classes)): the Dense layer that makes the class scores, walked
+    back through Dropout / linear activations to a GlobalAveragePooling2D.
+
+    For a one-unit binary model the weights of classes 0 and 1 are ``-w/2``
+    and ``+w/2`` (its class scores are half the logit, see :mod:`vislib._graph`).
+    """
+    head = _graph.score_head(model)
+    linear = (None, keras.activations.linear)
+    passes = (keras.layers.Dropout, keras.layers.Activation, keras.layers.Identity)
+    dense = gap = None
+    op, node = _producer(model.outputs[0])
+    while isinstance(op, keras.layers.Identity):     # a nested model's name (vislib._graph.flatten)
+        op, node = _producer(node.input_tensors[0])
+    if isinstance(op, keras.layers.Dense) and _graph._activation_name(op) is not None:
+        dense = op                                   # Dense(classes, softmax / sigmoid)
+    else:                                            # the scores are a tensor: the Dense that made it
+        op, node = _producer(head.feed)
+        for _ in range(4):
+            if isinstance(op, keras.layers.Dense):
+                dense = op if getattr(op, "activation", None) in linear else None
+                break
+            if not (isinstance(op, passes) and getattr(op, "activation", None) in linear):
+                break
+            op, node = _producer(node.input_tensors[0])
     if dense is not None:
-        node = _graph._layer_input(model, dense)
-        seen = 0
-        while node is not None and seen < 4:  # through Dropout / identity layers
-            op = node._keras_history.operation
+        op, node = _producer(node.input_tensors[0])
+        for _ in range(4):                           # through Dropout / linear activations
             if isinstance(op, keras.layers.GlobalAveragePooling2D):
                 gap = op
                 break
-            if not isinstance(op, (keras.layers.Dropout, keras.layers.Activation)) or \
-                    getattr(op, "activation", None) not in (None, keras.activations.linear):
+            if not (isinstance(op, passes) and getattr(op, "activation", None) in linear):
                 break
-            node = op.input
-            seen += 1
+            op, node = _producer(node.input_tensors[0])
     if gap is None:
         raise ValueError(f"cam() needs a classifier that is one Dense layer on global average pooling "
-                         f"(like MobileNetV2 or fashion_gap); model {model.name!r} is not one. "
-                         "Use vislib.gradcam, which works for every CNN.")
-    feed = gap.input._keras_history.operation
-    return feed.name, np.asarray(dense.kernel)
+                         f"(like MobileNetV2 or fashion_gap; Dropout in between is fine); model {model.name!r} "
+                         "is not one. Use vislib.gradcam, which works for every CNN.")
+    feed, _ = _producer(node.input_tensors[0])
+    kernel = np.asarray(dense.kernel, np.float32)
+    if head.binary:
+        kernel = np.concatenate([-0.5 * kernel, 0.5 * kernel], axis=1)
+    return feed.name, kernel
 
 
 def cam(model, images, target=None, batch_size: int | None = None, normalize: bool = True) -> np.ndarray:
@@ -137,37 +189,63 @@ def guided_gradcam(model, images, target=None, layer: str | None = None,
 _linear: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = _graph.model_registry()
 
 
-class _LinearHead(keras.layers.Layer):
-    """The last Dense layer without its softmax, sharing its kernel and bias."""
+class _Scores(keras.layers.Layer):
+    """The class scores from the tensor that feeds them
+    (:func:`vislib._graph.score_head`: the last Dense layer without its
+    softmax, sharing its kernel and bias; two scores for a one-unit model)."""
 
-    def __init__(self, dense, **kwargs):
+    def __init__(self, fn, **kwargs):
         super().__init__(**kwargs)
-        self._dense = [dense]  # a list: no second ownership of the weights
+        self._fn = [fn]  # a list: the function's weights are not owned twice
 
     def call(self, h):
-        dense = self._dense[0]
-        z = keras.ops.matmul(h, dense.kernel)
-        return z + dense.bias if dense.bias is not None else z
+        return self._fn[0](h)
 
 
-def linear_model(model: keras.Model) -> keras.Model:
+def linear_model(model: keras.Model, layer: str | None = None) -> keras.Model:
     """A model with the same input and layers as ``model`` whose output is the
     pre-softmax score (what tf-keras-vis' ``ReplaceToLinear`` makes, without
     cloning or modifying anything).
 
     The layers and weights are shared, so it costs no memory; built once per
     model and cached while the model lives.
+
+    Args:
+        model: A functional model.
+        layer: A layer tf-keras-vis will read with ``layer.output``; when that
+            tensor is not in ``model``'s own graph (a layer of a nested base,
+            shared with the caller's model, see :func:`vislib._graph.flatten`),
+            the graph is rebuilt with an identity named :func:`_probe_name`
+            after it, whose output is.
     """
-    if model in _linear:
-        return _linear[model]
-    feed, head = _graph._score_head(model)
-    out = feed if head is None else _LinearHead(model.layers[-1], name=f"{model.layers[-1].name}_linear")(feed)
-    linear = keras.Model(model.inputs, out, name=f"{model.name}_linear")
-    try:
-        _linear[model] = linear
-    except TypeError:
-        pass
+    per_model = _linear.setdefault(model, {}) if _weakable(model) else {}
+    probe = layer is not None and _graph._own_node(model, model.get_layer(layer)) is not \
+        model.get_layer(layer)._inbound_nodes[0]
+    key = layer if probe else None
+    if key in per_model:
+        return per_model[key]
+    net = model
+    if probe:
+        def mark(op, out):
+            return keras.layers.Identity(name=_probe_name(layer))(out) if op is model.get_layer(layer) else out
+        net = _graph._rebuild(model, tuple(model.inputs[0].shape[1:]), wrap=mark)
+    head = _graph.score_head(net)
+    out = head.feed if head.fn is None else _Scores(head.fn, name=f"{model.name}_scores")(head.feed)
+    linear = keras.Model(net.inputs, out, name=f"{model.name}_linear")
+    per_model[key] = linear
     return linear
+
+
+def _probe_name(layer: str) -> str:
+    return f"{layer}_vislib_probe"
+
+
+def _weakable(model) -> bool:
+    try:
+        weakref.ref(model)
+        return True
+    except TypeError:
+        return False
 
 
 def _stable_score(indices):
@@ -221,7 +299,10 @@ def gradcam_plus_plus(model, images, target=None, layer: str | None = None,
     from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
     course, x, t = resolve(model, images, target)
     name = _default_layer(course, layer)
-    vis = GradcamPlusPlus(linear_model(course.model), model_modifier=None, clone=False)
+    view = linear_model(course.model, name)
+    if _probe_name(name) in _graph.layer_names(view):   # a layer shared with a nested base
+        name = _probe_name(name)
+    vis = GradcamPlusPlus(view, model_modifier=None, clone=False)
     bs = _graph.batch_size(course.model, batch_size)
     maps = []
     for s in _chunks(len(x), bs):

@@ -72,6 +72,10 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", outlier_perc:
         outlier_perc: Percent of the highest map values drawn at full colour
             (0 draws the raw maximum; gradient maps then look blank).
 
+    An all-zero map comes out in the colormap's lowest colour everywhere;
+    label such a panel with :func:`label_zero_map` (``plot_attributions``
+    does).
+
     Returns:
         uint8 RGB (H, W, 3).
 
@@ -96,6 +100,32 @@ def overlay(image, heatmap, alpha: float = 0.5, cmap: str = "jet", outlier_perc:
     colored = mpl.colormaps[cmap](normalize_map(clip_outliers(hm, outlier_perc)))[..., :3] * 255.0
     out = (1 - alpha) * img.astype(np.float32) + alpha * colored
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+ZERO_MAP_LABEL = "all-zero map"
+
+
+def label_zero_map(ax, heatmap, text: str = ZERO_MAP_LABEL) -> bool:
+    """Write ``text`` across an Axes whose map is zero everywhere.
+
+    An all-zero map (Grad-CAM where ``sum_k a_k A^k <= 0`` at every position,
+    an empty counterfactual map) is drawn by :func:`overlay` in the colormap's
+    lowest colour, which looks like "nothing matters" rather than "this map is
+    empty"; the label says which it is.
+
+    Args:
+        ax: The Axes the map is drawn in.
+        heatmap: The map drawn there, any shape.
+        text: The label.
+
+    Returns:
+        Whether the map was all zero (and the label written).
+    """
+    if np.any(np.asarray(heatmap)):
+        return False
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="white",
+            bbox={"facecolor": "black", "alpha": 0.6, "edgecolor": "none", "pad": 2})
+    return True
 
 
 def show_images(images, titles: Sequence[str] | None = None, cols: int | None = None,
@@ -301,6 +331,9 @@ def plot_attributions(images, maps: Mapping[str, np.ndarray], titles: Sequence[s
         outlier_perc: Percent of each map's highest values capped for
             display (:func:`clip_outliers`).
 
+    A panel whose map is zero everywhere is labelled "all-zero map"
+    (:func:`label_zero_map`).
+
     Returns:
         The Figure.
     """
@@ -319,6 +352,7 @@ def plot_attributions(images, maps: Mapping[str, np.ndarray], titles: Sequence[s
             c = 1
         for j, (name, m) in enumerate(maps.items()):
             axes[i, c + j].imshow(overlay(images[i], m[i], alpha=alpha, cmap=cmap, outlier_perc=outlier_perc))
+            label_zero_map(axes[i, c + j], m[i])
             if i == 0 or not show_image:
                 axes[i, c + j].set_title(name, fontsize=9)
     for ax in axes.ravel():

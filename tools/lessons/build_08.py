@@ -50,9 +50,19 @@ each feature map, scaled to $[0, 1]$, masks the image, and the class probability
 masked image is the map's weight.
 """),
     code(r"""
+import warnings
 import keras
 import tensorflow as tf
-from vislib.resize import resize_maps
+
+def upsample(maps, size):
+    # (N, h, w) -> (N, H, W), bilinear with half-pixel centres (tf.image.resize's convention)
+    return tf.image.resize(np.asarray(maps, np.float32)[..., None], size, method="bilinear").numpy()[..., 0]
+
+def to01(maps):
+    # each map scaled to [0, 1] on its own; a map that is constant (e.g. all zero) becomes 0
+    lo = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - lo
+    return np.divide(maps - lo, span, out=np.zeros_like(maps), where=span > 0)
 
 images, labels, names = vislib.examples(cm, 3 if cm.heavy else 10)    # 10 clothes offline, 6 photos (3 on VGG16)
 probs = cm.predict(images)
@@ -99,7 +109,7 @@ if gcm is not None:
     g_top = gcm.predict(gimages).argmax(1)
     w_c = np.asarray(dense.kernel)[:, g_top]                          # (K, N): w^c_k for each image's class
     cam_hand = np.maximum(np.einsum("nhwk,kn->nhw", A_gap, w_c), 0)   # sum_k w^c_k A^k, ReLU
-    cam_hand = vislib.normalize_map(resize_maps(cam_hand, gcm.input_size))
+    cam_hand = to01(upsample(cam_hand, gcm.input_size))
     cam_lib = vislib.cam(gcm, gimages)
     print(f"CAM on {gcm.name}, feature maps {A_gap.shape[1:]}: largest difference hand vs vislib.cam "
           f"{np.abs(cam_hand - cam_lib).max():.1e}")
@@ -130,7 +140,7 @@ A = A.numpy()
 
 alpha = dA.mean(axis=(1, 2), keepdims=True)                       # alpha_k: average gradient per channel
 heat = np.maximum((alpha * A).sum(axis=-1), 0)                    # ReLU(sum_k alpha_k A^k), (N, h, w)
-gradcam_hand = vislib.normalize_map(resize_maps(heat, cm.input_size))
+gradcam_hand = to01(upsample(heat, cm.input_size))
 print("feature maps", A.shape, "-> coarse map", heat.shape, "-> upsampled", gradcam_hand.shape)
 """),
     md(r"""
@@ -148,10 +158,45 @@ if cm.weights in ("trained", "imagenet"):   # random ImageNet nets score ~1e-11:
     assert np.allclose(gc, gradcam_hand, atol=1e-4), "vislib.gradcam differs from the hand-made map"
 if gcm is not None:
     gap_layer = gcm.model.layers[-2].input._keras_history.operation.name
-    diff = np.abs(vislib.gradcam(gcm, gimages, layer=gap_layer) - cam_lib).max()
+    with warnings.catch_warnings():   # empty maps were reported just above; CAM has them too
+        warnings.simplefilter("ignore", UserWarning)
+        diff = np.abs(vislib.gradcam(gcm, gimages, layer=gap_layer) - cam_lib).max()
     print(f"on {gcm.name}, Grad-CAM at {gap_layer!r} vs CAM: largest difference {diff:.1e}")
     if gcm.weights in ("trained", "imagenet"):
         assert diff < 1e-4
+"""),
+    md(r"""
+### When the map is empty
+
+Grad-CAM keeps only positive evidence: where $\sum_k \alpha_k A^k \le 0$ at every position of the
+layer, the ReLU leaves a map that is zero everywhere. That is the method's answer (no position
+speaks for the class at this layer), not a bug: vislib warns once per call, naming how many maps
+are empty, which images and the layer, and `plot_attributions` labels such panels "all-zero map";
+the counterfactual map, $\mathrm{ReLU}(-\sum_k \alpha_k A^k)$, then shows the evidence against the
+class, or another layer may show evidence for it. How often does it happen on this profile?
+"""),
+    code(r"""
+if cm.channels == 1:
+    x_zero, source = vislib.fashion_mnist().test[0][:200, ..., None].astype("float32"), "the first 200 test images"
+else:
+    x_zero, source = images, "the sample photos"
+empty, warned = {}, {}
+for name in (cm.last_conv, cm.first_conv):
+    with warnings.catch_warnings(record=True) as caught:   # caught and counted, not printed one by one
+        warnings.simplefilter("always")
+        raw = vislib.gradcam(cm, x_zero, layer=name, normalize=False)
+    warned[name] = [str(w.message) for w in caught if "all zero" in str(w.message)]
+    empty[name] = raw.max(axis=(1, 2)) == 0
+    print(f"{name:>16s}: {empty[name].sum()} of {len(x_zero)} top-1 Grad-CAM maps are all zero "
+          f"({empty[name].mean():.0%} of {source}); vislib warned {len(warned[name])} time(s)")
+show = np.flatnonzero(empty[cm.last_conv])[:3]
+if len(show):   # those images, with their (not empty) counterfactual maps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fig = vislib.plot_attributions(x_zero[show], {"Grad-CAM": vislib.gradcam(cm, x_zero[show]),
+                                                      "counterfactual": vislib.gradcam(cm, x_zero[show], counterfactual=True)},
+                                       titles=[f"test image {i}" for i in show])
+    plt.show()
 """),
     md(r"""
 ### Which layer?
@@ -185,10 +230,14 @@ LAYERS = sorted(set(deepest.values()) | {cm.last_conv}, key=names_in_order.index
 n_sweep = len(images) if cm.channels == 1 else 3   # a few photos: every layer costs a backward pass
 sweep = {}
 for name in LAYERS:
-    m1 = vislib.gradcam(cm, images[:n_sweep], order[:n_sweep, 0], layer=name)
-    m2 = vislib.gradcam(cm, images[:n_sweep], order[:n_sweep, 1], layer=name)
+    with warnings.catch_warnings():   # many maps: the empty ones are counted below, not warned about one call at a time
+        warnings.simplefilter("ignore", UserWarning)
+        m1 = vislib.gradcam(cm, images[:n_sweep], order[:n_sweep, 0], layer=name)
+        m2 = vislib.gradcam(cm, images[:n_sweep], order[:n_sweep, 1], layer=name)
     sweep[name] = (m1, corr(m1, m2).mean())
-    print(f"{name:>26s} {str(tuple(cm.model.get_layer(name).output.shape[1:3])):>10s}  r(top-1, top-2) = {sweep[name][1]:+.2f}")
+    n_empty = int((m1.max(axis=(1, 2)) == 0).sum() + (m2.max(axis=(1, 2)) == 0).sum())
+    print(f"{name:>26s} {str(tuple(cm.model.get_layer(name).output.shape[1:3])):>10s}  r(top-1, top-2) = {sweep[name][1]:+.2f}"
+          f"   all-zero maps: {n_empty} of {2 * n_sweep}")
 print("top-2 classes:", ", ".join(f"{cm.class_names[order[i, 0]]} / {cm.class_names[order[i, 1]]}" for i in range(n_sweep)))
 
 fig, axes = plt.subplots(1, len(LAYERS) + 1, figsize=(2.2 * (len(LAYERS) + 1), 2.6))
@@ -225,7 +274,9 @@ where the evidence *against* the class lies. At the layer's own resolution the t
 never overlap (one is $\mathrm{ReLU}(x)$, the other $\mathrm{ReLU}(-x)$).
 """),
     code(r"""
-con = vislib.gradcam(cm, images, counterfactual=True)
+with warnings.catch_warnings():   # empty counterfactual maps are counted below
+    warnings.simplefilter("ignore", UserWarning)
+    con = vislib.gradcam(cm, images, counterfactual=True)
 r_pro_con = corr(gc, con)
 print("r(Grad-CAM, counterfactual) per image:", np.round(r_pro_con, 2))
 empty_con = con.max(axis=(1, 2)) == 0
@@ -266,11 +317,14 @@ max_channels = None if k <= 64 else vislib.budget("auto", 16)   # "auto": vislib
 print(f"{cm.last_conv} has {k} feature maps; Score-CAM uses {vislib.scorecam_channels(cm, max_channels=max_channels)} of them")
 
 n_show = min(len(images), 4)
+with warnings.catch_warnings():   # guided Grad-CAM recomputes Grad-CAM, whose empty maps were reported above
+    warnings.simplefilter("ignore", UserWarning)
+    guided = vislib.guided_gradcam(cm, images)
 MAPS = {
     "Grad-CAM": gc,
     "Grad-CAM++": vislib.gradcam_plus_plus(cm, images),
     "Score-CAM": vislib.scorecam(cm, images, max_channels=max_channels),
-    "guided Grad-CAM": vislib.guided_gradcam(cm, images),
+    "guided Grad-CAM": guided,
     "counterfactual": con,
 }
 fig = vislib.plot_attributions(images[:n_show], {k_: v[:n_show] for k_, v in MAPS.items()}, titles=titles[:n_show])
@@ -396,7 +450,9 @@ else:
     neg_pre, neg_act = float((A_pre < 0).mean()), float((A < 0).mean())
     reference = cam_lib if gcm is cm else gc                 # on a GAP network: CAM, how the score is made of positions
     sc_pre = vislib.scorecam(cm, images, layer=pre_conv, max_channels=max_channels)
-    gc_pre = vislib.gradcam(cm, images, layer=pre_conv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        gc_pre = vislib.gradcam(cm, images, layer=pre_conv)
     r_sc_act, r_sc_pre = corr(MAPS["Score-CAM"], reference), corr(sc_pre, reference)
     gap_pre = float(np.abs(gc_pre - reference).max())
     print(f"negative values: {neg_pre:.0%} of {pre_conv}, {neg_act:.0%} of {cm.last_conv}")
@@ -449,7 +505,9 @@ def explain(i, method, layer, rank):
     key = (i, method, layer, rank)
     if key not in cache:
         cls = int(order[i, rank])
-        cache[key] = (cls, EXPLAIN[method](images[i:i + 1], cls, layer)[0])
+        with warnings.catch_warnings():   # an empty map is labelled on the panel instead
+            warnings.simplefilter("ignore", UserWarning)
+            cache[key] = (cls, EXPLAIN[method](images[i:i + 1], cls, layer)[0])
     return cache[key]
 
 def show_cam(image, method, layer, rank, alpha):
@@ -457,6 +515,7 @@ def show_cam(image, method, layer, rank, alpha):
     fig, axes = plt.subplots(1, 2, figsize=(6, 3))
     axes[0].imshow(images[image].astype("uint8").squeeze(), cmap="gray"); axes[0].set_title(names[image])
     axes[1].imshow(vislib.overlay(images[image], m, alpha=alpha))
+    vislib.plotting.label_zero_map(axes[1], m)                    # "all-zero map" when it is one
     axes[1].set_title(f"{method} @ {layer}\n{cm.class_names[cls]} ({probs[image, cls]:.2f})", fontsize=9)
     for ax in axes: ax.axis("off")
     plt.tight_layout(); plt.show()
@@ -473,7 +532,8 @@ vislib.explorer(show_cam, heavy=("image", "method", "layer", "rank"),
 ## What to notice
 
 - Grad-CAM by hand equals `vislib.gradcam`; on a GAP network CAM equals Grad-CAM.
-- Every map is at input resolution and scaled to $[0, 1]$.
+- Every map is at input resolution, each scaled to $[0, 1]$ on its own; an all-zero map
+  stays zero, and vislib says how many there were (one warning per call, not one per map).
 - Guided Grad-CAM is zero wherever Grad-CAM is zero (it is their product).
 - The evidence for and against a class sits in different places: the Grad-CAM map and its
   counterfactual are never positively correlated (with trained weights, where neither map
@@ -487,7 +547,11 @@ vislib.explorer(show_cam, heavy=("image", "method", "layer", "rank"),
     code(r"""
 for name, m in MAPS.items():
     assert m.shape == images.shape[:3] and m.dtype == np.float32, name
-    assert m.min() >= 0 and m.max() <= 1 + 1e-6, name
+    peak = m.max(axis=(1, 2))
+    assert m.min() >= 0 and np.all(np.isclose(peak, 1) | (peak == 0)), (name, peak)   # per image
+for name in empty:   # one warning per call exactly when some map was empty, naming how many
+    assert len(warned[name]) == int(empty[name].any()), warned[name]
+    assert all(w.startswith(f"gradcam: {empty[name].sum()} of {len(x_zero)} maps are all zero") for w in warned[name])
 assert (MAPS["guided Grad-CAM"][gc == 0] == 0).all()
 assert (r_pro_con <= 0.05).all(), r_pro_con
 if cm.weights in ("trained", "imagenet"):   # where both maps are non-empty (an empty map has r = 0)
@@ -515,7 +579,7 @@ assert len(cache) == n_cached
 3. Compute the Grad-CAM map of the first image for its **least** likely class with
    `vislib.gradcam` and store the (H, W) map in `least_map`.
 4. Build the counterfactual map of the first image by hand from `A` and `dA` (coarse,
-   ReLU, upsampled with `resize_maps`, scaled with `vislib.normalize_map`) and store it in `against`.
+   ReLU, then `upsample` and `to01` from the first cell) and store it in `against`.
 """),
     code(r"""
 alpha0 = None          # your answer
@@ -528,7 +592,8 @@ vislib.check(alpha0, dA[0].mean(axis=(0, 1)), tol=1e-4, hint="average dA[0] over
 vislib.check(coarse_width, A.shape[2], hint="A.shape", name="2. coarse width")
 vislib.check(least_map, vislib.gradcam(cm, images[:1], int(order[0, -1]))[0], tol=1e-3,
              hint="vislib.gradcam(cm, images[:1], target=int(order[0, -1]))[0]", name="3. least likely class")
-vislib.check(against, con[0], tol=1e-3, hint="negate alpha: np.maximum((-alpha[0] * A[0]).sum(-1), 0)",
+vislib.check(against, con[0], tol=1e-3,
+             hint="negate alpha: to01(upsample(np.maximum((-alpha[0] * A[0]).sum(-1), 0)[None], cm.input_size))[0]",
              name="4. counterfactual by hand");
 """),
     md(r"""
