@@ -12,13 +12,14 @@ TEST_ENV := VISLIB_MODEL=fashion_cnn VISLIB_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHON
 LESSON_PROFILES ?= fashion_cnn efficientnet_lite0
 PORT ?= 8888
 
-.PHONY: setup lab test unit lessons html bench offline-data clean help
+.PHONY: setup lab test unit lessons html bench offline-data clean help mutation
 
 help:
 	@echo "make lab    - set up .venv and open the lessons in JupyterLab"
 	@echo "make test   - set up and run unit tests + every lesson under fashion_cnn and efficientnet_lite0"
 	@echo "make html   - execute every lesson (VISLIB_MODEL selects the profile) into site/"
 	@echo "make bench  - run benchmarks/ and write benchmarks/RESULTS.md (BENCH_ARGS=--resume continues a killed run)"
+	@echo "make mutation - mutation score of the core methods against their tests (~40 min; MUTATION_ARGS, see tools/mutation.py)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -77,6 +78,12 @@ $(BENCH_STAMP): benchmarks/requirements.txt $(STAMP)
 
 bench: setup offline-data $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# One-line mutants of the core method modules against their unit tests: killed / survived / total.
+# Not part of `make test` (every mutant is one pytest run). A sample by default; MUTATION_ARGS= runs all.
+MUTATION_ARGS ?= --sample 120 --seed 0
+mutation: setup offline-data
+	$(BIN)/python tools/mutation.py $(MUTATION_ARGS)
 
 clean:
 	rm -rf site .pytest_cache
