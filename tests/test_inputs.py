@@ -433,7 +433,6 @@ COUNT_OPTIONS = [
 #: (function, option) pairs whose fix is in another helper's file; strict, so the mark
 #: has to go when the fix lands
 KNOWN: dict = {}
-                            "(8.0 -> TypeError); fix: top = _checks.count(top, 'top', high=self.num_classes)"}
 
 
 def _option_cases(check_valid: bool):
