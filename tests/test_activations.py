@@ -152,3 +152,25 @@ def test_activations_and_features_on_the_real_efficientnet_lite0(lite0, lite0_ph
     dead = np.flatnonzero(a["stem_activation"].max(axis=(0, 1, 2)) == 0)
     kernel = lite0.model.get_layer("stem_conv").kernel.numpy()
     assert len(dead) == 4 and np.abs(kernel[..., dead]).max() < 1e-6
+
+
+def test_features_of_a_layer_with_3d_output_are_its_flattened_values_by_hand():
+    """A Conv1D layer's (N, steps, filters) output is flattened to (N, steps * filters) in
+    row-major order; the 1-D convolution is written out in numpy from the layer's weights.
+    Kills: a reshape to (N, 0) (the only non-spatial, non-vector branch of features())."""
+    rng = np.random.default_rng(0)
+    inp = keras.Input((6, 4, 2))
+    h = keras.layers.Reshape((12, 4), name="rows")(inp)                 # 12 steps of 4 values
+    h = keras.layers.Conv1D(3, 3, name="c1d")(h)                        # (10, 3)
+    out = keras.layers.Dense(2, activation="softmax", name="predictions")(keras.layers.Flatten()(h))
+    model = keras.Model(inp, out)
+    k = rng.normal(0, 1, (3, 4, 3)).astype("float32")
+    kb = rng.normal(0, 1, 3).astype("float32")
+    model.get_layer("c1d").set_weights([k, kb])
+    x = rng.uniform(0, 1, (3, 6, 4, 2)).astype("float32")
+    seq = x.astype(np.float64).reshape(3, 12, 4)
+    want = np.stack([sum(seq[:, t + d] @ k[d].astype(np.float64) for d in range(3)) + kb for t in range(10)], 1)
+    got = vislib.features(model, x, layer="c1d")
+    assert got.shape == (3, 30) and got.dtype == np.float32
+    # float32 network vs float64 numpy over 12 multiply-adds of O(1) values: error ~1e-6
+    np.testing.assert_allclose(got, want.reshape(3, 30), rtol=1e-5, atol=1e-5)

@@ -189,3 +189,60 @@ def test_one_grey_level_flips_real_photos_where_random_noise_does_not(lite0, lit
     assert flips >= 4 and flips >= max(random_flips) + 2, (flips, random_flips)
     strong = iterative_fgsm(lite0, images, epsilon=1, steps=3)
     assert attack_success(lite0, images, strong) == 1.0
+
+
+# ------------------------------------------- known answers (mutation survivors, issue 25)
+def _linear_softmax(seed=1, scale=0.01):
+    from test_known_answers import _linear_net
+    model, w, b = _linear_net((4, 5, 3), classes=3, seed=seed, scale=scale)
+    return course_from(model, pixel_range=(0.0, 255.0)), w, b
+
+
+def _xent_grad_by_hand(w, b, x, y):
+    """Linear softmax: z = <x, W_c> + b_c, so d CE / d x = sum_c W[..., c] (p_c - [c == y]) per image."""
+    from test_known_answers import _softmax
+    z = np.einsum("nhwk,hwkc->nc", x.astype(np.float64), w) + b
+    p = _softmax(z)
+    p[np.arange(len(y)), y] -= 1.0
+    return np.einsum("hwkc,nc->nhwk", w, p), -np.log(_softmax(z)[np.arange(len(y)), y])
+
+
+def test_loss_gradients_of_a_batch_are_each_images_own_gradient():
+    """Three images in ONE batch: each image's gradient is that of its own loss (the batch loss is
+    the SUM of the per-image losses). Kills: the batch loss taken as the mean (gradients / N)."""
+    course, w, b = _linear_softmax()
+    x = np.random.default_rng(2).uniform(0, 255, (3, 4, 5, 3)).astype("float32")
+    y = np.array([0, 2, 1])
+    want, want_loss = _xent_grad_by_hand(w, b, x, y)
+    g, loss, _ = loss_gradients(course, x, y)
+    assert g.shape == x.shape
+    scale = np.abs(want).max()   # float32 network vs float64 numpy: ~1e-6 relative, 1e-4 leaves a margin
+    np.testing.assert_allclose(g, want, atol=1e-4 * scale)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-4, atol=1e-5)
+    assert np.abs(want / 3 - want).max() > 100 * 1e-4 * scale         # the mean's answer is far off
+
+
+def _iterative_by_hand(w, b, x, y, eps, steps, alpha):
+    adv = x.astype(np.float64)
+    for _ in range(steps):
+        g, _ = _xent_grad_by_hand(w, b, adv, y)
+        adv = np.clip(np.clip(adv + alpha * np.sign(g), x - eps, x + eps), 0, 255)
+    return adv
+
+
+def test_iterative_fgsm_default_step_is_2_5_epsilon_over_steps():
+    """Kurakin et al.'s basic iterative method written out in numpy on a linear 3-class softmax,
+    where the gradient's sign changes along the path, so the result depends on the step size.
+    Kills: another default step size (e.g. 3.5 eps / steps)."""
+    # scale 0.003: the sign changes for some pixels; the smallest |gradient| along the path is
+    # 3e-5 of the largest, far above float32 rounding, so the signs agree with float64
+    course, w, b = _linear_softmax(seed=1, scale=0.003)
+    x = np.random.default_rng(3).uniform(60, 190, (4, 4, 5, 3)).astype("float32")
+    y = np.array([0, 1, 2, 0])
+    eps, steps = 8.0, 10
+    want = _iterative_by_hand(w, b, x, y, eps, steps, 2.5 * eps / steps)
+    other = _iterative_by_hand(w, b, x, y, eps, steps, 3.5 * eps / steps)
+    assert np.abs(other - want).max() >= 0.8 - 1e-6                   # some pixel ends a step apart
+    got = iterative_fgsm(course, x, y, epsilon=eps, steps=steps)
+    # values are x +- multiples of 2 (float32 sums of exact steps): 1e-3 absorbs the rounding only
+    np.testing.assert_allclose(got, want, atol=1e-3)

@@ -240,3 +240,49 @@ def test_bad_input_raises_value_errors_that_name_the_choices(fashion, fashion_da
                       ("all", r"unknown max_channels 'all'; valid choices: None .*'auto'.*\[1, 64\]")]:
         with pytest.raises(ValueError, match=says):
             vislib.scorecam(fashion, x, max_channels=bad)
+
+
+def _far(a, b, tol=1e-4):
+    """True when ``a`` and ``b`` differ by far more than the tolerance ``tol``."""
+    return np.abs(np.asarray(a) - np.asarray(b)).max() > 100 * tol
+
+
+def test_scorecam_relu_at_a_layer_with_negative_activations_by_hand():
+    """A linear 1x1 conv (activations x - 100 and 10 - x / 5: negative on part of every image) as
+    Score-CAM's layer, at the input's size (no resizing): L = ReLU(sum_k s_k A^k), s_k the softmax
+    probability of the target for the input masked by A^k scaled to [0, 1], all written out in numpy
+    from the weights. Kills: |sum_k s_k A^k| instead of the ReLU (equal on ReLU layers, A >= 0)."""
+    rng = np.random.default_rng(21)
+    inp = keras.Input((6, 6, 1))
+    a_layer = keras.layers.Conv2D(2, 1, name="lin")(inp)
+    out = keras.layers.Dense(2, activation="softmax", name="predictions")(keras.layers.Flatten()(a_layer))
+    model = keras.Model(inp, out)
+    cw, cb = np.array([[[[1.0, -0.2]]]], "float32"), np.array([-100.0, 10.0], "float32")
+    v = (rng.normal(0, 1, (72, 2)) * 0.01).astype("float32")
+    vb = np.array([0.1, -0.1], "float32")
+    model.get_layer("lin").set_weights([cw, cb])
+    model.get_layer("predictions").set_weights([v, vb])
+    x = rng.uniform(0, 255, (3, 6, 6, 1)).astype("float32")
+    t = np.array([0, 1, 0])
+
+    def acts(im):                                  # (6, 6, 2) for one (6, 6, 1) image
+        return im.astype(np.float64) * cw[0, 0, 0].astype(np.float64) + cb
+
+    def prob(im, c):
+        z = acts(im).reshape(-1) @ v.astype(np.float64) + vb
+        e = np.exp(z - z.max())
+        return e[c] / e.sum()
+
+    raw = []
+    for i in range(3):
+        a = acts(x[i])
+        masks = (a - a.min(axis=(0, 1))) / (a.max(axis=(0, 1)) - a.min(axis=(0, 1)) + keras.config.epsilon())
+        s = np.array([prob(x[i] * masks[..., k:k + 1], t[i]) for k in range(2)])
+        raw.append(a @ s)
+    raw = np.stack(raw)
+    assert (raw < 0).any(axis=(1, 2)).all() and (raw > 0).any(axis=(1, 2)).all()   # both signs per image
+    want = scale01(np.maximum(raw, 0))
+    assert _far(scale01(np.abs(raw)), want)
+    got = vislib.scorecam(model, x, t, layer="lin")
+    # float32 network vs float64 numpy: relative error ~1e-6 on maps scaled to [0, 1]
+    np.testing.assert_allclose(got, want, atol=1e-4)

@@ -330,3 +330,16 @@ def test_sanity_check_on_real_weights_gradcam_changes_guided_backprop_does_not(l
     assert gbp.layers == gc.layers == ["original", "predictions"]
     assert gbp.correlations[1].min() > 0.95
     assert gc.mean[1] < 0.5
+
+
+def test_roi_fit_of_a_map_whose_total_is_below_one_is_its_mass_share():
+    """roi_fit is a share, so scale-free: a raw gradient map with total mass 0.02 gets the same
+    fit as the map x 1000. Kills: maps with total mass <= 1 scored 0. Expected by hand:
+    positive mass inside the box / all positive mass (the -5 outside is ignored)."""
+    m = np.zeros((4, 5))
+    m[0, 0], m[1, 1], m[0, 1] = 1.0, 3.0, 2.0        # inside the box x 0..2, y 0..2: 6
+    m[3, 4], m[2, 2] = 4.0, -5.0                      # outside: 4 positive, 1 negative
+    want = 6.0 / 10.0
+    for scale in (1e-3, 2e-2, 1.0):
+        assert metrics.roi_fit(m * scale, (0, 0, 2, 2)) == pytest.approx(want, rel=1e-6)   # float32 share
+    np.testing.assert_allclose(metrics.roi_fit(np.stack([m * 1e-3, m]), (0, 0, 2, 2)), [want, want], rtol=1e-6)

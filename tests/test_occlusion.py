@@ -162,3 +162,103 @@ def test_bad_arguments_raise_value_errors_naming_the_choices(fashion, fashion_da
         vislib.occlusion(fashion, x, target=10)
     with pytest.raises(ValueError, match="28x28"):
         vislib.occlusion(fashion, np.zeros((1, 32, 32, 1), "float32"))
+
+
+# ------------------------------------------- known answers (mutation survivors, issue 25)
+def _linear_drops(w, b, x, t, patch, stride, fill):
+    """p_t(x) - p_t(occluded) of the linear-softmax model of test_known_answers, written out in
+    numpy: the window at (y0, x0) of image i takes ``fill[i]`` (broadcast to (H, W, C)); positions
+    0, stride, 2 stride, ... (the tests below pick sizes where the last one is flush with the edge)."""
+    from test_known_answers import _softmax
+    n, h, wd, _ = x.shape
+    xx = x.astype(np.float64)
+    prob = lambda im: _softmax(np.einsum("hwk,hwkc->c", im, w) + b)   # noqa: E731
+    ys, xs = range(0, h - patch[0] + 1, stride[0]), range(0, wd - patch[1] + 1, stride[1])
+    grid = np.zeros((n, len(ys), len(xs)))
+    for i in range(n):
+        f = np.broadcast_to(np.asarray(fill[i], np.float64), xx[i].shape)
+        for a, y0 in enumerate(ys):
+            for c, x0 in enumerate(xs):
+                occ = xx[i].copy()
+                win = (slice(y0, y0 + patch[0]), slice(x0, x0 + patch[1]))
+                occ[win] = f[win]
+                grid[i, a, c] = prob(xx[i])[t[i]] - prob(occ)[t[i]]
+    return grid
+
+
+@pytest.fixture(scope="module")
+def linear_colour():
+    """Linear-softmax model on 8x8 colour images; image 0 spans 50-100, image 1 spans 10-200,
+    so their own mid-ranges (75, 105) differ from each other and from 127.5."""
+    from test_known_answers import _linear_net
+    model, w, b = _linear_net((8, 8, 3), classes=2, seed=7, scale=0.001)
+    rng = np.random.default_rng(8)
+    x = np.stack([rng.uniform(50, 100, (8, 8, 3)), rng.uniform(10, 200, (8, 8, 3))])
+    x[0, 0, 0, 0], x[0, 7, 7, 2], x[1, 3, 4, 1], x[1, 5, 0, 0] = 50, 100, 10, 200   # exact extremes
+    return model, w, b, x.astype("float32"), np.array([0, 1])
+
+
+def test_non_square_patch_default_stride_grid_and_map_by_hand(linear_colour):
+    """patch (2, 4): default stride (1, 2) -> 7 x 3 positions on 8x8. Kills: the stride of the
+    columns taken from the rows' patch, positions of the rows computed with the columns' patch."""
+    model, w, b, x, t = linear_colour
+    course = course_from(model, pixel_range=(0.0, 255.0))
+    want = _linear_drops(w, b, x, t, (2, 4), (1, 2), np.zeros((2, 3)))
+    maps, grid = vislib.occlusion(course, x, t, patch=(2, 4), fill=0.0, return_grid=True)
+    assert grid.shape == (2, 7, 3)
+    atol = 1e-5   # float32 softmax probabilities (error ~1e-7), 100x margin
+    np.testing.assert_allclose(grid, want, atol=atol)
+    assert np.abs(want).max() > 100 * atol
+    # each pixel: the mean of the drops of the windows covering it, counted by hand
+    hand = np.zeros((2, 8, 8))
+    for yy in range(8):
+        for xx in range(8):
+            cover = [(a, c) for a in range(7) for c in range(3)
+                     if a <= yy < a + 2 and 2 * c <= xx < 2 * c + 4]
+            hand[:, yy, xx] = np.mean([want[:, a, c] for a, c in cover], axis=0)
+    np.testing.assert_allclose(maps, hand, atol=atol)
+
+
+def test_grey_fill_is_127_5_on_a_0_255_profile_and_each_images_mid_range_on_a_bare_model(linear_colour):
+    """Kills: the profile's grey (lo + hi) / 2 swapped with the image's own (min + max) / 2, and
+    min/max taken over the wrong axes (the batch, or per channel)."""
+    model, w, b, x, t = linear_colour
+    atol = 1e-5
+    want = _linear_drops(w, b, x, t, (4, 4), (4, 4), np.full((2, 3), 127.5))
+    got = vislib.occlusion(course_from(model, pixel_range=(0.0, 255.0)), x, t, patch=4, stride=4,
+                           fill="gray", return_grid=True)[1]
+    np.testing.assert_allclose(got, want, atol=atol)
+    mids = np.array([[75.0] * 3, [105.0] * 3])             # (50 + 100) / 2, (10 + 200) / 2
+    want_bare = _linear_drops(w, b, x, t, (4, 4), (4, 4), mids)
+    assert np.abs(want_bare - want).max() > 100 * atol       # the two answers are far apart
+    got_bare = vislib.occlusion(model, x, t, patch=4, stride=4, fill="gray", return_grid=True)[1]
+    np.testing.assert_allclose(got_bare, want_bare, atol=atol)
+
+
+def test_blur_fill_of_a_non_square_patch_equals_scipy_per_channel(linear_colour):
+    """The blur fill is scipy's Gaussian with sigma (patch_h / 2, patch_w / 2) = (1, 2), per channel,
+    edges repeated. Kills: sigma of one axis taken from the other's patch, or x 2 instead of / 2."""
+    from scipy.ndimage import gaussian_filter
+    model, w, b, x, t = linear_colour
+    course = course_from(model, pixel_range=(0.0, 255.0))
+    blur = np.stack([np.stack([gaussian_filter(im[..., c].astype(np.float64), (1.0, 2.0), mode="nearest")
+                               for c in range(3)], -1) for im in x])
+    want = _linear_drops(w, b, x, t, (2, 4), (2, 4), blur)
+    got = vislib.occlusion(course, x, t, patch=(2, 4), stride=(2, 4), fill="blur", return_grid=True)[1]
+    atol = 1e-5
+    np.testing.assert_allclose(got, want, atol=atol)
+    for sig in [(2.0, 2.0), (1.0, 1.0), (1.0, 8.0)]:      # the mutants' blurs give other drops
+        other = np.stack([np.stack([gaussian_filter(im[..., c].astype(np.float64), sig, mode="nearest")
+                                    for c in range(3)], -1) for im in x])
+        assert np.abs(_linear_drops(w, b, x, t, (2, 4), (2, 4), other) - want).max() > 10 * atol
+
+
+@pytest.mark.parametrize("patch, grid_shape", [((1, 3), (8, 6)), ((3, 1), (6, 8))])
+def test_one_pixel_patch_side_gets_stride_one(linear_colour, patch, grid_shape):
+    """A patch side of 1 pixel: default stride max(1, 1 // 2) = 1 on that axis (never 0), so every
+    row (column) is a position. Kills: a floor of 0 instead of 1 on either axis."""
+    model, w, b, x, t = linear_colour
+    course = course_from(model, pixel_range=(0.0, 255.0))
+    grid = vislib.occlusion(course, x, t, patch=patch, fill=0.0, return_grid=True)[1]
+    assert grid.shape == (2, *grid_shape)
+    np.testing.assert_allclose(grid, _linear_drops(w, b, x, t, patch, (1, 1), np.zeros((2, 3))), atol=1e-5)

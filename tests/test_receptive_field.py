@@ -178,3 +178,50 @@ def test_efficientnet_lite0_fields_through_depthwise_convs_and_adds():
                 assert _gradient_support(net, layer, *unit) == box(rf, *unit), (layer, unit)
     # the same field on the real network at its own 224x224 input
     assert receptive_field(efficientnet.build()[0], "top_activation").size == (851, 851)
+
+
+# ------------------------------------------- known answers (mutation survivors, issue 25)
+def test_center_of_a_padded_strided_non_square_field_by_hand():
+    """ZeroPadding2D((2, 0), (1, 0)) then a (3, 5) conv with strides (2, 3): size (3, 5), jump (2, 3),
+    start (-2, -1), so by hand centre(i, j) = (-2 + 2 i + (3 - 1) / 2, -1 + 3 j + (5 - 1) / 2)."""
+    inp = keras.Input((9, 11, 1))
+    x = keras.layers.ZeroPadding2D(((2, 0), (1, 0)), name="zp")(inp)
+    out = keras.layers.Conv2D(1, (3, 5), strides=(2, 3), name="c")(x)
+    rf = receptive_field(keras.Model(inp, out), "c")
+    assert (rf.size, rf.jump, rf.start) == ((3, 5), (2, 3), (-2, -1))
+    for i, j in [(0, 0), (1, 2), (4, 2)]:
+        assert rf.center(i, j) == (-2 + 2 * i + 1.0, -1 + 3 * j + 2.0)
+
+
+def _cropping_net() -> keras.Model:
+    inp = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(1, 3, strides=2, name="c1")(inp)               # size 3, jump 2, start 0
+    x = keras.layers.Cropping2D(((1, 0), (2, 1)), name="crop")(x)          # start + crop x jump = (2, 4)
+    out = keras.layers.Conv2D(1, 3, name="c2")(x)                          # size 3 + 2 x 2 = 7
+    return keras.Model(inp, out)
+
+
+@pytest.mark.parametrize("unit", [(0, 0), (2, 1), (3, 1)])
+def test_cropping_moves_the_field_by_crop_times_jump(unit):
+    """Kills: the crop divided by the jump instead of multiplied (jump 2 here)."""
+    net = _cropping_net()
+    rf = receptive_field(net, "c2")
+    assert (rf.size, rf.jump, rf.start) == ((7, 7), (2, 2), (2, 4))        # by hand, see _cropping_net
+    assert _gradient_support(_positive_linear_copy(net), "c2", *unit) == box(rf, *unit)
+
+
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (5, 2), (2, 2), (4, 2)])
+def test_same_padding_with_unknown_input_size_equals_a_size_divisible_by_the_stride(kernel, stride):
+    """Input (None, None, 1): TensorFlow pads max(k - s, 0) // 2 before the map when the size is a
+    multiple of s; the field equals the one at 16x16 (by hand: start = -((k - s) // 2) for s <= k)."""
+    def net(size):
+        inp = keras.Input((size, size, 1))
+        out = keras.layers.Conv2D(1, kernel, strides=stride, padding="same", name="c")(inp)
+        return keras.Model(inp, out)
+
+    pad = max(kernel - stride, 0) // 2
+    fixed, unknown = receptive_field(net(16), "c"), receptive_field(net(None), "c")
+    assert fixed.start == (-pad, -pad) and fixed.size == (kernel, kernel)
+    assert (unknown.size, unknown.jump, unknown.start) == (fixed.size, fixed.jump, fixed.start)
+    unit = (2, 3)   # the gradient support at a known size confirms the fixed-size field
+    assert _gradient_support(_positive_linear_copy(net(16)), "c", *unit) == box(fixed, *unit)
