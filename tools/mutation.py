@@ -106,23 +106,27 @@ REPO = Path(__file__).resolve().parents[1]
 #: Core module -> the test files that exercise it (the runner skips files the
 #: tree does not have). Lesson notebooks are not run: too slow per mutant.
 TESTS: dict[str, list[str]] = {
+    # test_model_kinds.py checks every method on nested, Sequential, binary and odd-head models
     "vislib/saliency.py": ["tests/test_saliency_cam.py", "tests/test_smoothgrad.py",
-                           "tests/test_known_answers.py"],
+                           "tests/test_known_answers.py", "tests/test_model_kinds.py"],
     "vislib/cam.py": ["tests/test_cam_family.py", "tests/test_saliency_cam.py",
-                      "tests/test_known_answers.py"],
-    "vislib/occlusion.py": ["tests/test_occlusion.py", "tests/test_known_answers.py"],
-    "vislib/smoothgrad.py": ["tests/test_smoothgrad.py", "tests/test_known_answers.py"],
+                      "tests/test_known_answers.py", "tests/test_model_kinds.py"],
+    "vislib/occlusion.py": ["tests/test_occlusion.py", "tests/test_known_answers.py",
+                            "tests/test_model_kinds.py"],
+    "vislib/smoothgrad.py": ["tests/test_smoothgrad.py", "tests/test_known_answers.py",
+                             "tests/test_model_kinds.py"],
     "vislib/_grad.py": ["tests/test_saliency_cam.py", "tests/test_cam_family.py",
                         "tests/test_smoothgrad.py", "tests/test_model_kinds.py",
                         "tests/test_known_answers.py"],
-    "vislib/metrics.py": ["tests/test_metrics.py", "tests/test_known_answers.py"],
+    "vislib/metrics.py": ["tests/test_metrics.py", "tests/test_known_answers.py",
+                          "tests/test_model_kinds.py"],
     "vislib/receptive_field.py": ["tests/test_receptive_field.py", "tests/test_patches.py",
                                   "tests/test_known_answers.py", "tests/test_model_kinds.py"],
     "vislib/adversarial.py": ["tests/test_adversarial.py", "tests/test_noise.py", "tests/test_model_kinds.py"],
     "vislib/resize.py": ["tests/test_cam_family.py", "tests/test_plotting.py",
                          "tests/test_known_answers.py"],
     "vislib/activations.py": ["tests/test_activations.py", "tests/test_patches.py",
-                              "tests/test_known_answers.py"],
+                              "tests/test_known_answers.py", "tests/test_model_kinds.py"],
 }
 
 #: What ``make test`` sets; the runner sets the same for every pytest it starts.
