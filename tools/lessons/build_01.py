@@ -400,7 +400,8 @@ vislib.check(edge_filter, int(np.argmax(edge_maps.mean(axis=(0, 1, 2)))),
   some may be dead. Deeper kernels act on feature maps, so one 3x3 slice per input channel
   is all we can draw, and it is hard to read.
 - During training the filters move quickly away from random noise, most in the first
-  steps; the grey-level Fashion-MNIST filters become zero-sum edge detectors.
+  steps; the grey-level Fashion-MNIST filters drift toward zero-sum (edge-detector-like)
+  kernels, measured above on this one small network.
 - Next: lesson 02 looks at the other end of the network, the FC7 features.
 
 ## References

@@ -11,7 +11,8 @@ grey square and see whether it still recognises the object. Zeiler and Fergus (2
 slid such a square over the whole image and drew, for every position, how much the
 probability of the class fell. No gradients, no access to the network's inside: only
 forward passes. This lesson does it by hand, then with `vislib.occlusion`, measures what
-it costs, and compares where the network looks with where a person would look.
+it costs, and compares where the network looks with one box per photo drawn around the
+object by the course's authors (a stand-in: nobody measured where people look).
 
 ## What you will learn
 - the occlusion map: the drop in class probability for every position of a patch;
@@ -157,8 +158,10 @@ plt.tight_layout(); plt.show()
 """),
     md(r"""
 The time grows in proportion to the number of forward passes (the first call also pays
-for building the network's function once). Gradient methods (lessons 06-08) need one
-backward pass per image instead: that is their main selling point.
+for building the network's function once). Plain gradient maps and Grad-CAM (lessons 06
+and 08) need one forward and one backward pass per image instead: that is their main selling
+point. Not all of them: SmoothGrad (lesson 07) needs one per noisy copy, and Score-CAM one
+forward pass per feature map.
 
 ### Human vs network: does the drop fall on the object?
 

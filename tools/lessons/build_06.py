@@ -193,7 +193,7 @@ plt.tight_layout(); plt.show()
 """),
     md(r"""
 Guided backprop hardly changes with the class: it reconstructs the image's edges
-(Nie et al. 2018 prove that it mostly does image recovery, and Adebayo et al. 2018 find
+(Nie et al. 2018 argue, from an analysis of a simplified network and experiments, that it mostly does image recovery, and Adebayo et al. 2018 find
 its maps survive even randomised weights). On EfficientNet-Lite0 its map for the least
 likely of the 1000 classes correlates with the top-1 map at $r \geq 0.98$ on every
 photo. Grad-CAM's map moves with the class: for the least likely class it correlates

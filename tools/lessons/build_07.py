@@ -31,8 +31,10 @@ $\max_k |\partial S_c / \partial x_k|$. SmoothGrad averages it over $n$ noisy co
 $$\hat M_c(x) = \frac{1}{n} \sum_{i=1}^{n} M_c\big(x + \varepsilon_i\big), \qquad
 \varepsilon_i \sim \mathcal{N}(0, \sigma^2 I), \qquad \sigma = \text{noise} \cdot (x_{\max} - x_{\min}).$$
 
-It is a Monte-Carlo estimate of $\mathbb{E}_\varepsilon[M_c(x + \varepsilon)]$, the map of a
-*smoothed* network. Its sampling error shrinks like $1/\sqrt{n}$, so two runs with different
+It is a Monte-Carlo estimate of $\mathbb{E}_\varepsilon[M_c(x + \varepsilon)]$. For the
+*signed, unclipped* gradient this expectation is the gradient of a smoothed network (the
+class score averaged over the noise); the maps we draw take absolute values or a maximum over
+channels first, so they are the average of the maps, not the map of a smoothed network. Its sampling error shrinks like $1/\sqrt{n}$, so two runs with different
 noise agree more and more as $n$ grows. The paper finds noise levels of 10-20% of the pixel
 range best; the copies are clipped to the valid pixel range, and the class $c$ is decided
 once on the clean image so every copy explains the same class.

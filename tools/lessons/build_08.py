@@ -608,8 +608,10 @@ vislib.check(against, con[0], tol=1e-3,
   activated output of a block (after BatchNorm and the activation), not the conv before it.
 - On a real ImageNet network with a GAP head the family agrees and points at the object
   on most photos; on a network with a flattening head methods can disagree: one average
-  gradient per channel can credit the background, while Score-CAM by construction credits
-  only the item's own pixels. Lesson 12 asks which explanations to trust.
+  gradient per channel can credit the background. Score-CAM weights each feature map by
+  how much the class probability rises when the image is masked by that map; its result is
+  still a weighted sum of feature maps, so it can light up background too. Lesson 12 asks
+  which explanations to trust.
 
 ## References
 

@@ -314,8 +314,9 @@ plt.tight_layout(); plt.show()
 """),
     md(r"""
 The attack is strongest on the network it was computed on (white box), but a good share
-of it carries over to a network with other layers and other weights (black box): the
-networks learned similar, equally fragile features. Xie et al. (2019) report such tables
+of it carries over to a network with other layers and other weights (black box). A common
+explanation is that different networks pick up similar non-robust features of the data
+(Ilyas et al. 2019); the few images measured here show the transfer, not its cause. Xie et al. (2019) report such tables
 for ImageNet networks and make attacks transfer better by randomly resizing the input at
 every step.
 
@@ -532,6 +533,7 @@ vislib.check(largest_change, float(np.abs(ADV["fgsm", 8] - batch).max()), tol=1e
 - A. Kurakin, I. Goodfellow, S. Bengio. *Adversarial Examples in the Physical World.* ICLR workshop 2017.
 - A. Madry, A. Makelov, L. Schmidt, D. Tsipras, A. Vladu. *Towards Deep Learning Models Resistant to Adversarial Attacks.* ICLR 2018.
 - C. Xie, Z. Zhang, Y. Zhou, S. Bai, J. Wang, Z. Ren, A. Yuille. *Improving Transferability of Adversarial Examples with Input Diversity.* CVPR 2019.
+- A. Ilyas, S. Santurkar, D. Tsipras, L. Engstrom, B. Tran, A. Madry. *Adversarial Examples Are Not Bugs, They Are Features.* NeurIPS 2019.
 - S.-M. Moosavi-Dezfooli, A. Fawzi, O. Fawzi, P. Frossard. *Universal Adversarial Perturbations.* CVPR 2017.
 - A. Shafahi, M. Najibi, Z. Xu, J. Dickerson, L. S. Davis, T. Goldstein. *Universal Adversarial Training.* AAAI 2020.
 - K. T. Co, L. Muñoz-González, S. de Maupeou, E. C. Lupu. *Procedural Noise Adversarial Examples for Black-Box Attacks on Deep Convolutional Networks.* CCS 2019.

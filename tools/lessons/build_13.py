@@ -6,9 +6,9 @@ CELLS = [
     md(r"""
 # 13 · Clever Hans: catching a model that cheats
 
-In 1904 a horse called Clever Hans "solved" arithmetic by tapping his hoof, until the
-psychologist Oskar Pfungst showed that Hans was reading the questioner's face, not the
-question. Networks do the same: Lapuschkin et al. (2019) found a well-scoring classifier
+In 1904 a horse called Clever Hans "solved" arithmetic by tapping his hoof; a commission
+that year found no trick. In 1907 the psychologist Oskar Pfungst showed, with controlled
+experiments, that Hans was reading the questioner's face, not the question. Networks do the same: Lapuschkin et al. (2019) found a well-scoring classifier
 that recognised *horses* by the copyright tag in the corner of many horse photos. This
 lesson builds such a cheater on purpose, shows that its accuracy hides the cheat, and
 catches it with the explanation metrics of lesson 12, automatically.
@@ -98,8 +98,8 @@ print(f"validation accuracy (same confound): {hans.extras['val_accuracy']:.3f}")
 ### Two tests the validation set cannot do
 
 1. **Remove the mark**: evaluate on clean test images.
-2. **Paste the mark** on images of every class (the "spider web" attack of Lapuschkin et
-   al., who pasted the copyright tag onto a car and got "horse").
+2. **Paste the mark** on images of every class (as Lapuschkin et al. did when they pasted
+   the copyright tag onto a car photo and the classifier said "horse").
 """),
     code(r"""
 rep = ch.accuracy_report(hans, xt, yt)
@@ -294,7 +294,7 @@ vislib.check(clean_shirt_acc, float(rep.without_mark[marked]), tol=1e-3,
 ## References
 
 - S. Lapuschkin, S. Wäldchen, A. Binder, G. Montavon, W. Samek, K.-R. Müller. *Unmasking Clever Hans Predictors and Assessing What Machines Really Learn.* Nature Communications 10, 2019.
-- O. Pfungst. *Clever Hans (The Horse of Mr. von Osten).* 1911.
+- O. Pfungst. *Das Pferd des Herrn von Osten (Der kluge Hans).* 1907; English translation *Clever Hans (The Horse of Mr. von Osten)*, 1911.
 - R. Geirhos et al. *Shortcut Learning in Deep Neural Networks.* Nature Machine Intelligence 2020.
 - T. Szandała, H. Maciejewski. *Automated Method for Evaluating Neural Network's Attention Focus.* ICCS 2022.
 - B. Iglewicz, D. Hoaglin. *How to Detect and Handle Outliers.* ASQC 1993.
