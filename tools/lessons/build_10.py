@@ -236,7 +236,8 @@ plt.show()
 
 How many labels per class does transfer need? Choose the number of labels (each new setting
 trains both networks once and is cached: about a minute on 2 CPU cores for an ImageNet
-network), then a test image to see the transferred model's Grad-CAM map.
+network), then a test image to see the transferred model's Grad-CAM map. On the flowers the
+split is fixed by the archive, so the number of labels is shown, not chosen.
 """),
     code(r"""
 runs = {PER_CLASS: res} if TASK != "flowers" else {len(x_train) // len(class_names): res}
@@ -269,9 +270,12 @@ def show_run(per_class, image):
     axes[2].set_title(f"test accuracy, {per_class} labels per class")
     plt.tight_layout(); plt.show()
 
+# the flowers split is fixed (the archive's folders), so there the number of labels is not a choice:
+# the control shows the one value instead of offering settings that would all give the same result
+label_choices = sorted({2, 5, next(iter(runs)), 20}) if TASK != "flowers" else [next(iter(runs))]
 vislib.explorer(show_run, heavy=("per_class", "image"),
-                per_class=widgets.Dropdown(options=sorted({2, 5, next(iter(runs)), 20}), value=next(iter(runs)),
-                                           description="labels/class"),
+                per_class=widgets.Dropdown(options=label_choices, value=next(iter(runs)),
+                                           description="labels/class", disabled=TASK == "flowers"),
                 image=widgets.IntSlider(value=0, min=0, max=min(len(x_test), 20) - 1, description="test image"))
 """),
     md(r"""

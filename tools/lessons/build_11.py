@@ -211,13 +211,16 @@ plt.tight_layout()
 plt.show()
 """),
     md(r"""
-The whole optimisation as an animated GIF (open it next to the notebook):
+The whole optimisation as an animated GIF, shown here and saved next to the temporary files:
 """),
     code(r"""
 import tempfile, pathlib
+from IPython.display import Image, display
 gif = pathlib.Path(tempfile.gettempdir()) / f"class_model_{cm.name}_{target}.gif"
 frames = [f.squeeze(-1) if cm.channels == 1 else f for f in vis.frames]
 vislib.save_gif(frames, gif, duration=0.3)
+assert gif.read_bytes()[:6] in (b"GIF87a", b"GIF89a")   # a real GIF, not an empty file
+display(Image(filename=str(gif), width=min(4 * cm.input_size[1], 336)))
 print("saved", gif, f"({len(frames)} frames)")
 """),
     md(r"""
