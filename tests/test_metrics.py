@@ -343,3 +343,47 @@ def test_roi_fit_of_a_map_whose_total_is_below_one_is_its_mass_share():
     for scale in (1e-3, 2e-2, 1.0):
         assert metrics.roi_fit(m * scale, (0, 0, 2, 2)) == pytest.approx(want, rel=1e-6)   # float32 share
     np.testing.assert_allclose(metrics.roi_fit(np.stack([m * 1e-3, m]), (0, 0, 2, 2)), [want, want], rtol=1e-6)
+
+
+def test_baseline_images_by_hand():
+    """"mean" is each image's own mean colour per channel; the default is the blur (a Gaussian
+    of sigma max(H, W) / 14 over each channel, edges reflected: scipy's default mode). Kills: the
+    default changed, the branches swapped, the mean taken over the batch."""
+    from scipy.ndimage import gaussian_filter
+    rng = np.random.default_rng(2)
+    x = np.stack([rng.uniform(0, 80, (14, 14, 3)), rng.uniform(150, 255, (14, 14, 3))]).astype(np.float32)
+    mean = metrics.baseline_image(x, "mean")
+    for i in range(2):
+        for c in range(3):
+            np.testing.assert_allclose(mean[i, :, :, c], x[i, :, :, c].astype(np.float64).mean(), rtol=1e-5)
+    blur = metrics.baseline_image(x)
+    assert not np.allclose(blur, mean, atol=1.0)
+    for i in range(2):
+        for c in range(3):
+            ref = gaussian_filter(x[i, :, :, c].astype(np.float64), 1.0, mode="reflect")   # 14 / 14
+            np.testing.assert_allclose(blur[i, :, :, c], ref, atol=1e-3)   # float32 vs float64 only
+
+
+def test_top_overlap_with_a_mask_counts_only_the_masked_pixels():
+    """A map whose largest values lie outside a 4-pixel mask overlaps it 0; inside, 1.
+    Kills: every pixel counted as inside the mask (k = the whole image: overlap always 1)."""
+    mask = np.zeros((6, 6), bool)
+    mask[:2, :2] = True
+    ramp = np.arange(36, dtype=np.float32).reshape(6, 6)   # largest values bottom right
+    assert metrics.agreement(ramp, mask).top_overlap == 0.0
+    on_mask = mask.astype(np.float32) * 100 + ramp         # its 4 largest values are the mask's
+    assert metrics.agreement(on_mask, mask).top_overlap == 1.0
+
+
+def test_one_mask_for_a_batch_applies_to_every_image():
+    """One (H, W) mask with two maps: each image is scored with it, as if passed one by one.
+    Kills: the single mask not repeated over the batch."""
+    mask = np.zeros((6, 6), bool)
+    mask[1:4, 1:4] = True
+    rng = np.random.default_rng(4)
+    maps = rng.random((2, 6, 6)).astype(np.float32)
+    both = metrics.roi_fit(maps, mask)
+    assert np.shape(both) == (2,)
+    for i in range(2):
+        inside = maps[i][mask].sum() / maps[i].sum()   # mass share, by hand
+        np.testing.assert_allclose(both[i], inside, rtol=1e-5)

@@ -262,3 +262,23 @@ def test_one_pixel_patch_side_gets_stride_one(linear_colour, patch, grid_shape):
     grid = vislib.occlusion(course, x, t, patch=patch, fill=0.0, return_grid=True)[1]
     assert grid.shape == (2, *grid_shape)
     np.testing.assert_allclose(grid, _linear_drops(w, b, x, t, patch, (1, 1), np.zeros((2, 3))), atol=1e-5)
+
+
+def test_non_square_image_grid_and_map_by_hand():
+    """A 6x10 image (models from tutorials need not be square), patch 2, stride 2 -> 3 x 5
+    windows that tile it: each pixel carries its own window's drop. Kills: the rows' coverage
+    computed with the image width or the columns' positions (survivors of the mutation run,
+    where every test image was square)."""
+    from test_known_answers import _linear_net
+    model, w, b = _linear_net((6, 10, 3), classes=2, seed=3, scale=0.001)
+    x = np.random.default_rng(5).uniform(20, 230, (2, 6, 10, 3)).astype("float32")
+    t = np.array([1, 0])
+    want = _linear_drops(w, b, x, t, (2, 2), (2, 2), np.zeros((2, 3)))
+    assert want.shape == (2, 3, 5)
+    maps, grid = vislib.occlusion(model, x, t, patch=2, stride=2, fill=0.0, return_grid=True)
+    atol = 1e-5   # float32 softmax probabilities (error ~1e-7), 100x margin
+    assert maps.shape == (2, 6, 10) and grid.shape == (2, 3, 5)
+    np.testing.assert_allclose(grid, want, atol=atol)
+    assert np.abs(want).max() > 100 * atol
+    hand = np.repeat(np.repeat(want, 2, axis=1), 2, axis=2)   # windows tile the image exactly
+    np.testing.assert_allclose(maps, hand, atol=atol)

@@ -223,7 +223,7 @@ def baseline_image(images, kind: str = "blur", sigma: float | None = None) -> np
         kind: ``"zeros"`` (black; Petsiuk et al.'s deletion), ``"blur"``
             (Gaussian blur, their insertion canvas) or ``"mean"`` (each
             image's mean colour).
-        sigma: Blur width in pixels; default max(H, W) / 14 (16 px at 224,
+        sigma: Blur width in pixels (edges reflected); default max(H, W) / 14 (16 px at 224,
             2 px at 28).
 
     Returns:
