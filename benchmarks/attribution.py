@@ -123,7 +123,7 @@ def _tfx_agreement_trained(explainer, n: int = 10, patch: int = 4) -> str:
     x, y, _ = vislib.examples(course, n)
     wrapped = _with_preprocessing(course)
     tfx = np.stack([explainer.get_sensitivity_map(wrapped, x[i], int(y[i]), patch) for i in range(n)])
-    _, grids = vislib.occlusion(course, x, y, patch=patch, stride=patch, fill=127.5, return_grid=True)
+    grids = vislib.occlusion_grid(course, x, y, patch=patch, stride=patch, fill=127.5)
     return _tfx_agreement(np.asarray(tfx, np.float32), grids) + f" over {n} items, patch {patch}"
 
 
@@ -135,8 +135,8 @@ def _fmt(seconds: float) -> str:
 def bench_occlusion(patch: int = 16, stride: int = 16) -> list[str]:
     import tensorflow as tf
     import vislib
-    from vislib import _graph
-    from vislib.occlusion import _prob_fn, forward_passes, positions
+    from vislib._core import graph as _graph
+    from vislib.attribution.occlusion import _prob_fn, forward_passes, positions
 
     course = _load("mobilenet_v2")
     x = _images(course, 1)
@@ -147,7 +147,8 @@ def bench_occlusion(patch: int = 16, stride: int = 16) -> list[str]:
     # vislib, batched (warm-up traces the compiled forward function)
     vislib.occlusion(course, x, target, patch=112, stride=112)
     def vlib():
-        return vislib.occlusion(course, x, target, patch=patch, stride=stride, return_grid=True)
+        grid = vislib.occlusion_grid(course, x, target, patch=patch, stride=stride)
+        return vislib.upsample_grid(grid, course.input_size, patch, stride), grid
     (vmap, vgrid), t_vlib = _timed(vlib)
     maps["vislib"] = vgrid
 
@@ -271,7 +272,7 @@ def main(argv=None) -> int:
                     help="profiles for the Grad-CAM / SmoothGrad rows (vgg16 only when listed)")
     ap.add_argument("--skip-occlusion", action="store_true")
     args = ap.parse_args(argv)
-    from vislib.course import quiet
+    from vislib.teaching.setup import quiet
     quiet()
     known = ["fashion_cnn", "fashion_gap", "mobilenet_v2", "vgg16", "resnet50"]
     profiles = [p for p in args.profiles if p in known]

@@ -103,7 +103,7 @@ _sweep_start = _time.perf_counter()
 try:
     import matplotlib.pyplot as _plt
     from IPython.utils.capture import capture_output as _capture
-    from vislib import widgets as _w
+    from vislib.plotting import widgets as _w
     for _ex in ([] if globals().get('_SKIP_SWEEP') else _w.EXPLORERS):
         _base = _w.defaults(_ex)
         for _name, _vals in _ex.choices.items():

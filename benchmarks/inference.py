@@ -5,7 +5,7 @@ Every lesson under an ImageNet profile spends much of its time pushing images
 through the network (features, activations, predictions, occlusion copies).
 This measures images per second for MobileNetV2 and VGG16 (random weights,
 224x224, 2 CPU cores in CI) when the model is called eagerly
-(``model(x, training=False)``) and through ``vislib._graph.compiled_forward``
+(``model(x, training=False)``) and through ``vislib._core.graph.compiled_forward``
 (one ``tf.function``, traced once for every batch size), and marks the batch
 size vislib picks by default (``batch_size_for(model, kind="forward")``).
 
@@ -35,7 +35,7 @@ def _rate(fn, x: np.ndarray, bs: int) -> float:
 
 def bench(profile: str, n_images: int) -> list[str]:
     import vislib
-    from vislib import _graph
+    from vislib._core import graph as _graph
     course = vislib.load_model(profile, weights=None)
     x = np.asarray(course.preprocess(np.random.default_rng(0).uniform(
         0, 255, (n_images, *course.input_size, course.channels)).astype(np.float32)), np.float32)

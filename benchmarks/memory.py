@@ -1,5 +1,5 @@
 """Peak memory: building and loading big Keras models, plain Keras vs the
-memory-lean path vislib uses (``vislib/_weights.py``, issue: Binder's 2 GB).
+memory-lean path vislib uses (``vislib/_core/weightops.py``, issue: Binder's 2 GB).
 
 Building VGG16 with Keras initialises every kernel through a random draw and
 a scaled copy; loading the ImageNet ``.h5`` file with Keras' order-based
@@ -117,7 +117,7 @@ def child(step: str, profile: str = "", path: str = "") -> dict:
         model.load_weights(path)
         return {"peak_mb": _status("VmHWM")}
     if step == "vislib_load":
-        from vislib import _weights
+        from vislib._core import weightops as _weights
         with _weights.zero_init():
             net = _keras_builder(profile)(weights=None)
         _weights.load_h5(net, path)

@@ -19,9 +19,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import vislib  # noqa: E402
-from vislib._config import keras_home  # noqa: E402
-from vislib._seed import seeded  # noqa: E402
-from vislib.profiles import CourseModel, as_course  # noqa: E402
+from vislib._core.config import keras_home  # noqa: E402
+from vislib._core.seed import seeded  # noqa: E402
+from vislib._core.course_model import CourseModel, as_course  # noqa: E402
 
 #: the Keras cache the session started with (the trained course models live here)
 SESSION_KERAS_HOME = keras_home()
@@ -69,7 +69,7 @@ class OfflineKerasHome:
         self.home = home
 
     def add_course_model(self, name: str) -> Path:
-        from vislib import course_models
+        from vislib.models import offline as course_models
         path = course_models.cache_path(course_models.RECIPES[name])  # the new home's vislib/
         src = SESSION_KERAS_HOME / "vislib" / path.name
         if not src.exists():  # the fixture that trains it (fashion, fashion_gap) must run first
@@ -194,3 +194,14 @@ def course_from(model: keras.Model, pixel_range=(0.0, 1.0)) -> CourseModel:
     """Wrap a test model as a CourseModel with an explicit pixel range."""
     import dataclasses
     return dataclasses.replace(as_course(model), pixel_range=pixel_range)
+
+
+def occlusion_and_grid(*args, **kwargs):
+    """vislib.occlusion's map and vislib.occlusion_grid's grid of the same call; the map must be
+    the grid spread back by vislib.upsample_grid."""
+    grid = vislib.occlusion_grid(*args, **kwargs)
+    maps = vislib.occlusion(*args, **kwargs)
+    size = maps.shape[1:]
+    spread = vislib.upsample_grid(grid, size, kwargs.get("patch"), kwargs.get("stride"))
+    np.testing.assert_allclose(maps, spread, rtol=1e-6, atol=1e-7)
+    return maps, grid

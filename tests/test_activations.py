@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import _graph
+from vislib._core import graph as _graph
 
 
 def _items(fashion_data, n=5):
@@ -30,7 +30,7 @@ def test_activations_match_a_hand_built_submodel(fashion, fashion_data):
 
 def test_activations_build_one_submodel_and_reuse_it(fashion, fashion_data):
     x, _ = _items(fashion_data, 2)
-    cache = _graph._model_cache(fashion.model)
+    cache = _graph.model_cache(fashion.model)
     before = {k for k in cache if k[0] == "forward"}
     vislib.activations(fashion, x, ["block2_conv1", "block1_conv1", "block1_pool"])
     after_first = {k for k in cache if k[0] == "forward"}
@@ -107,7 +107,7 @@ def test_plot_activations_grid(fashion, fashion_data):
 
 
 def test_compiled_forward_equals_the_eager_one_for_any_batch_size(fashion, fashion_data):
-    from vislib import _graph
+    from vislib._core import graph as _graph
     x = np.asarray(fashion.preprocess(_items(fashion_data, 7)[0]), np.float32)
     layers = (fashion.last_conv, fashion.feature_layer)
     (a, f), z = _graph.forward(fashion.model, layers)(x)
@@ -122,7 +122,7 @@ def test_compiled_forward_equals_the_eager_one_for_any_batch_size(fashion, fashi
 
 
 def test_batch_sizes_for_forward_and_gradient_passes(vgg16_random):
-    from vislib import _graph
+    from vislib._core import graph as _graph
     m = vgg16_random.model
     fwd, grad = _graph.batch_size_for(m, 1024, kind="forward"), _graph.batch_size_for(m, 1024, kind="gradient")
     # at the same budget: a gradient pass keeps every activation, a compiled forward pass a few

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib.actmax import Visualization
+from vislib.representation.actmax import Visualization
 
 
 def _weights(model):
@@ -44,7 +44,7 @@ def test_class_model_by_hand_matches_one_step(fashion):
     v = vislib.class_model(fashion, 4, steps=1, l2=0.0, blur_every=0, jitter=0, lr=0.5)
     z = tf.Variable(np.zeros((1, 28, 28, 1), np.float32))
     with tf.GradientTape() as tape:
-        s = vislib._graph.forward(fashion.model)(z)[1][0, 4]
+        s = vislib._core.graph.forward(fashion.model)(z)[1][0, 4]
     g = np.asarray(tape.gradient(s, z))
     expect = np.clip(0.5 * g / np.sqrt(np.mean(g ** 2)), 0, 1)
     np.testing.assert_array_equal(v.image, np.round(expect[0] * 255).astype(np.uint8))
@@ -115,7 +115,8 @@ def test_plot_run_and_plot_frames_show_the_optimisation():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from vislib.actmax import Visualization, plot_frames, plot_run
+    from vislib.representation.actmax import Visualization
+    from vislib.plotting.features import plot_frames, plot_run
     frames = np.stack([np.full((6, 6, 3), v, np.uint8) for v in (0, 128, 255)])
     v = Visualization(image=frames[-1], scores=np.array([1.0, 2.0, 4.0], np.float32), frames=frames,
                       frame_steps=np.array([0, 1, 3]))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib.adversarial import TransferTable, attack_success, fgsm, iterative_fgsm, loss_gradients, transfer_table
+from vislib.adversarial.attacks import TransferTable, attack_success, fgsm, iterative_fgsm, loss_gradients, transfer_table
 from conftest import course_from, tiny_cnn
 
 

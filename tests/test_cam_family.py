@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import _grad
-from vislib.cam import linear_model
+from vislib._core import gradients as _grad
+from vislib._core.graph import linear_model
 from conftest import course_from, tiny_cnn
 from test_known_answers import bilinear_half_pixel, scale01   # references written out in numpy
 
@@ -31,13 +31,13 @@ def _corr(a, b):
 @pytest.mark.parametrize("method", [vislib.gradcam_plus_plus, vislib.scorecam])
 def test_shape_dtype_range_and_class_dependence(method, fashion, fashion_data):
     x, _ = _items(fashion_data)
-    m = method(fashion, x)
+    m = method(fashion, x, normalize=True)
     assert m.shape == (6, 28, 28) and m.dtype == np.float32
     assert m.min() >= 0 and np.allclose(m.max(axis=(1, 2)), 1)
-    other = method(fashion, x, target=(fashion.predict(x).argmax(1) + 5) % 10)
+    other = method(fashion, x, target=(fashion.predict(x).argmax(1) + 5) % 10, normalize=True)
     for i in range(len(x)):   # every image's map depends on the class asked about
         assert np.abs(m[i] - other[i]).max() > 0.05, i
-    one = method(fashion, x[0])  # a single HWC image
+    one = method(fashion, x[0], normalize=True)  # a single HWC image
     # The same image alone or in a batch of 6 runs through different float32 kernels (reduction order
     # depends on the batch); Grad-CAM++ weighs positions by g^2 / (2 g^2 + sum A g^3), which cubes the
     # gradients' ~1e-6 relative differences and divides by small sums. A freshly trained fashion_cnn gave
@@ -61,7 +61,7 @@ def test_gradcam_plus_plus_equals_its_formula_in_numpy(fashion, fashion_data):
         alpha = alpha / np.where(norm == 0, 1, norm)
         w = (alpha * np.maximum(g, 0)).sum(axis=(1, 2), keepdims=True)
         hand = scale01(bilinear_half_pixel(np.maximum((w * acts).sum(-1), 0), (28, 28)))
-        np.testing.assert_allclose(vislib.gradcam_plus_plus(fashion, x, layer=layer), hand, atol=5e-3)
+        np.testing.assert_allclose(vislib.gradcam_plus_plus(fashion, x, layer=layer, normalize=True), hand, atol=5e-3)
 
 
 def test_scorecam_equals_its_formula_in_numpy(fashion_gap, fashion_data):
@@ -70,7 +70,7 @@ def test_scorecam_equals_its_formula_in_numpy(fashion_gap, fashion_data):
     from scipy.ndimage import zoom
     x, _ = _items(fashion_data, 2)
     course, xx, t = _grad.resolve(fashion_gap, x, None)
-    (acts,), _ = vislib._graph.forward(course.model, ("conv3",))(course.preprocess(xx))
+    (acts,), _ = vislib._core.graph.forward(course.model, ("conv3",))(course.preprocess(xx))
     acts = np.asarray(acts)
     up = zoom(acts, (1, 4, 4, 1), order=1, mode="nearest")
     lo, hi = up.min(axis=(1, 2), keepdims=True), up.max(axis=(1, 2), keepdims=True)
@@ -79,12 +79,12 @@ def test_scorecam_equals_its_formula_in_numpy(fashion_gap, fashion_data):
     hand = []
     for i in range(len(x)):
         masked = seed[i][None] * np.moveaxis(masks[i], -1, 0)[..., None]  # (k, 28, 28, 1)
-        logits = vislib._graph.logits(course.model, masked, batch_size=128)
+        logits = vislib._core.graph.logits(course.model, masked, batch_size=128)
         p = np.exp(logits - logits.max(1, keepdims=True))
         p = p[:, t[i]] / p.sum(1)
         hand.append(np.maximum(acts[i] @ p, 0))
     hand = scale01(bilinear_half_pixel(np.stack(hand), (28, 28)))
-    np.testing.assert_allclose(vislib.scorecam(fashion_gap, x), hand, atol=2e-3)
+    np.testing.assert_allclose(vislib.scorecam(fashion_gap, x, normalize=True), hand, atol=2e-3)
 
 
 @pytest.mark.parametrize("max_n", [None, 8])
@@ -102,7 +102,7 @@ def test_scorecam_equals_tf_keras_vis(fashion_gap, fashion_data, max_n):
                 seek_penultimate_conv_layer=False, max_N=max_n, expand_cam=False, normalize_cam=False)
         ref.append(np.asarray(m, np.float32).reshape(np.shape(m)[-2:]))
     expected = scale01(bilinear_half_pixel(np.stack(ref), (28, 28)))
-    got = vislib.scorecam(fashion_gap, x, layer="conv3", max_channels=max_n, batch_size=5)  # batches split the maps
+    got = vislib.scorecam(fashion_gap, x, layer="conv3", max_channels=max_n, batch_size=5, normalize=True)  # batches split the maps
     np.testing.assert_allclose(got, expected, atol=2e-3)
 
 
@@ -148,12 +148,12 @@ def test_max_channels_all_equals_full_scorecam_and_k_equals_the_top_k_variance_m
     x, _ = _items(fashion_data, 3)
     course, xx, t = _grad.resolve(fashion, x, None)
     layer = fashion.last_conv  # 64 maps
-    full = vislib.scorecam(fashion, x, max_channels=None)
+    full = vislib.scorecam(fashion, x, max_channels=None, normalize=True)
     np.testing.assert_allclose(full, _hand_scorecam(course, xx, t, layer), atol=2e-3)
     np.testing.assert_allclose(vislib.scorecam(fashion, x, max_channels=64), full, atol=1e-5)   # N = all
     np.testing.assert_allclose(vislib.scorecam(fashion, x), full, atol=1e-5)  # "auto": 64 <= 128 maps, all
     for k in (4, 16):
-        few = vislib.scorecam(fashion, x, max_channels=k)
+        few = vislib.scorecam(fashion, x, max_channels=k, normalize=True)
         np.testing.assert_allclose(few, _hand_scorecam(course, xx, t, layer, k), atol=2e-3)
         assert not np.allclose(few, full, atol=1e-2)  # the restriction changes the map
     # the rule is the spatial variance, not the channel order: the first k maps give another map
@@ -162,7 +162,7 @@ def test_max_channels_all_equals_full_scorecam_and_k_equals_the_top_k_variance_m
 
 
 def test_max_channels_auto_caps_wide_layers(mobilenet_random, fashion):
-    from vislib.cam import SCORECAM_AUTO_MAPS, scorecam_channels
+    from vislib.attribution.cam import SCORECAM_AUTO_MAPS, scorecam_channels
     assert SCORECAM_AUTO_MAPS == 128
     assert scorecam_channels(fashion) == 64 == scorecam_channels(fashion, max_channels=None)
     assert scorecam_channels(mobilenet_random) == 128                      # out_relu: 1280 maps
@@ -204,7 +204,7 @@ def test_bare_keras_model_with_gap_head():
     course = course_from(tiny_cnn(gap=True))
     x = np.random.default_rng(0).uniform(0, 1, (2, 12, 12, 3)).astype("float32")
     for method in (vislib.gradcam_plus_plus, vislib.scorecam):
-        m = method(course.model, x, target=[0, 2])
+        m = method(course.model, x, target=[0, 2], normalize=True)
         assert m.shape == (2, 12, 12) and m.min() >= 0
         for one in m:   # each map scaled to [0, 1] on its own (or empty)
             assert np.isclose(one.max(), 1) or not one.any(), one.max()
@@ -214,11 +214,11 @@ def test_bare_keras_model_with_gap_head():
 def test_runs_on_imagenet_architectures(method, imagenet_random):
     photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
     opts = {"max_channels": 4} if method == "scorecam" else {}
-    m = getattr(vislib, method)(imagenet_random, photo, target=281, **opts)
+    m = getattr(vislib, method)(imagenet_random, photo, target=281, normalize=True, **opts)
     assert m.shape == (1, 224, 224) and m.dtype == np.float32
     assert m.min() == 0 and m.max() == pytest.approx(1)          # a map scaled to [0, 1], not an empty one
     if method == "gradcam_plus_plus":   # (Score-CAM's weights, near-uniform probabilities of a random
-        other = vislib.gradcam_plus_plus(imagenet_random, photo, target=1)   # net, scale away: no check)
+        other = vislib.gradcam_plus_plus(imagenet_random, photo, target=1, normalize=True)   # net, scale away: no check)
         assert np.abs(other - m).max() > 0.05                    # the map depends on the class
 
 
@@ -283,6 +283,6 @@ def test_scorecam_relu_at_a_layer_with_negative_activations_by_hand():
     assert (raw < 0).any(axis=(1, 2)).all() and (raw > 0).any(axis=(1, 2)).all()   # both signs per image
     want = scale01(np.maximum(raw, 0))
     assert _far(scale01(np.abs(raw)), want)
-    got = vislib.scorecam(model, x, t, layer="lin")
+    got = vislib.scorecam(model, x, t, layer="lin", normalize=True)
     # float32 network vs float64 numpy: relative error ~1e-6 on maps scaled to [0, 1]
     np.testing.assert_allclose(got, want, atol=1e-4)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import _checks
+from vislib._core import checks as _checks
 
 
 def test_as_batch_shapes_and_copies():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import cleverhans as ch
+from vislib.evaluation import cleverhans as ch
 
 
 @pytest.mark.parametrize("position, box", [("top-left", (1, 1, 5, 5)), ("top-right", (23, 1, 27, 5)),
@@ -91,7 +91,7 @@ def test_clever_hans_model_cheats_and_is_caught(hans, fashion_data):
 
 
 def test_recipe_is_cached_by_its_settings():
-    from vislib.course_models import RECIPES, cache_path
+    from vislib.models.offline import RECIPES, cache_path
     a, b = ch.recipe(), ch.recipe(ch.Mark(size=5))
     assert cache_path(a) != cache_path(b) and cache_path(a) == cache_path(ch.recipe())
     assert a.arch == RECIPES["fashion_cnn"].arch

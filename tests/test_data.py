@@ -10,6 +10,9 @@ from PIL import Image
 
 import vislib
 from vislib import data
+from vislib.data import datasets
+from vislib.data import images as image_io
+from vislib.models.profiles import prefetch
 
 
 @pytest.fixture
@@ -76,7 +79,7 @@ def test_load_image_errors_name_the_path(tmp_path, photo, case):
 
 def test_load_image_refuses_huge_images(tmp_path, monkeypatch):
     Image.new("L", (300, 300)).save(tmp_path / "big.png")
-    monkeypatch.setattr(data, "MAX_PIXELS", 300 * 300 - 1)
+    monkeypatch.setattr(image_io, "MAX_PIXELS", 300 * 300 - 1)
     with pytest.raises(ValueError, match="megapixels|too large"):
         data.load_image(tmp_path / "big.png")
 
@@ -116,17 +119,17 @@ def test_fashion_mnist_offline(fashion_data):
 def test_ensure_fashion_mnist_copies_from_debian(tmp_path, monkeypatch):
     src = tmp_path / "debian"
     src.mkdir()
-    for f in data.FASHION_FILES:
+    for f in datasets.FASHION_FILES:
         (src / f).write_bytes(b"x")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(data, "FASHION_DEBIAN", src)
+    monkeypatch.setattr(datasets, "FASHION_DEBIAN", src)
     dest = data.ensure_fashion_mnist(verbose=False, install=False)
-    assert sorted(p.name for p in dest.iterdir()) == sorted(data.FASHION_FILES)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(datasets.FASHION_FILES)
 
 
 def test_ensure_fashion_mnist_says_what_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(data, "FASHION_DEBIAN", tmp_path / "nothing")
+    monkeypatch.setattr(datasets, "FASHION_DEBIAN", tmp_path / "nothing")
     with pytest.raises(RuntimeError, match="dataset-fashion-mnist"):
         data.ensure_fashion_mnist(verbose=False, install=False)
 
@@ -177,11 +180,12 @@ def test_prefetch_offline_reports_instead_of_crashing(offline_keras_home, fashio
     offline profile's items succeed (Fashion-MNIST, loaded this session, and
     the trained model, put into the empty cache)."""
     offline_keras_home.add_course_model("fashion_cnn")
-    report = data.prefetch(["fashion_cnn", "flowers"], verbose=False)
+    report = prefetch(["fashion_cnn", "flowers"], verbose=False)
     assert report["fashion_mnist"] == "ok" and report["fashion_cnn"] == "ok"
     assert report["flowers"].startswith("failed")
-    assert data.main(["prefetch", "no_such_profile"]) == 2
-    assert data.main([]) == 2
+    from vislib.__main__ import main
+    assert main(["prefetch", "no_such_profile"]) == 2
+    assert main([]) == 2
     assert "usage" in capsys.readouterr().err
 
 

@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import _torchfile, efficientnet, profiles
+from vislib.models import torchfile as _torchfile
+from vislib.models import efficientnet
+from vislib.models import profiles
 
 
 # ---------------------------------------------------------------- a writer of the legacy format
@@ -248,7 +250,7 @@ def test_weights_cache_key_covers_file_code_and_versions(tmp_path, monkeypatch):
     another TensorFlow or Keras are cached under another name; one left under an
     old name (here: converted under "TensorFlow 2.0.0", random weights) is not loaded."""
     import tensorflow as tf
-    from vislib import course_models
+    from vislib.models import offline as course_models
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     path = efficientnet.cache_path()
     other_file = tmp_path / "other.pth"
@@ -304,10 +306,10 @@ def test_default_profile_falls_back_to_the_real_network(monkeypatch):
 
 def test_center_crop_keeps_aspect_and_moves_boxes():
     s = vislib.sample_images(["chelsea"])[0]  # 451 x 300, box [0, 0, 415, 300]
-    crop = vislib.data.center_crop(s.image, (224, 224))
-    y0, x0, ch, cw = vislib.data.crop_window(s.image.shape[:2], (224, 224))
+    crop = vislib._core.images.center_crop(s.image, (224, 224))
+    y0, x0, ch, cw = vislib._core.images.crop_window(s.image.shape[:2], (224, 224))
     assert crop.shape == (224, 224, 3) and ch == cw == round(300 * 0.875)
-    np.testing.assert_array_equal(crop, vislib.data.resize(s.image[y0:y0 + ch, x0:x0 + cw], (224, 224)))
+    np.testing.assert_array_equal(crop, vislib._core.images.resize(s.image[y0:y0 + ch, x0:x0 + cw], (224, 224)))
     (bx0, by0, bx1, by1), = s.boxes_at((224, 224), crop=0.875)
     # the box's right edge at x = 415 lands at (415 - x0) * 224 / cw, clipped to the image
     assert (bx0, by0, by1) == (0, 0, 224) and bx1 == min(224, round((415 - x0) * 224 / cw))
@@ -316,11 +318,11 @@ def test_center_crop_keeps_aspect_and_moves_boxes():
     assert 0 < rx0 < rx1 < 224 and ry1 - ry0 > 100
     assert s.boxes_at((224, 224)) == [(0, 0, round(415 * 224 / 451), 224)]  # no crop: scaled only
     with pytest.raises(ValueError, match="fraction"):
-        vislib.data.center_crop(s.image, 224, fraction=1.5)
+        vislib._core.images.center_crop(s.image, 224, fraction=1.5)
 
 
 def test_clip_outliers_shows_structure_under_a_spike():
-    from vislib.plotting import clip_outliers
+    from vislib.plotting.images import clip_outliers
     m = np.zeros((100, 100), np.float32)
     m[20:40, 20:40] = 1.0      # the structure: 4 % of pixels
     m[0, 0] = 1000.0           # one spike

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib.filters import filter_grid
+from vislib.representation.filters import filter_grid
 from conftest import tiny_cnn
 
 
@@ -73,7 +73,7 @@ def test_plot_filters_and_grid(fashion):
 def test_snapshots_follow_training_and_gif_has_all_frames(tmp_path):
     from PIL import Image
     model = tiny_cnn(size=8, channels=1, classes=2)
-    vislib.course_models.compile_classifier(model, 1e-2)
+    vislib.models.offline.compile_classifier(model, 1e-2)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (64, 8, 8, 1)).astype("float32")
     y = (x[:, :4].mean(axis=(1, 2, 3)) > x[:, 4:].mean(axis=(1, 2, 3))).astype("int64")

@@ -25,8 +25,9 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import metrics
-from conftest import course_from
+from vislib.evaluation import metrics
+from conftest import occlusion_and_grid, course_from
+
 
 RTOL = 1e-4  # float32 network vs float64 numpy, see the module docstring
 
@@ -231,7 +232,7 @@ def test_occlusion_fills_and_drops_on_a_linear_colour_model(colour_occlusion, fi
     channels or with another sigma; a grey that is not the range's middle; drop sign flipped."""
     course, w, b, x, t = colour_occlusion
     want = _occlusion_by_hand(w, b, x, t, 4, fill_of)
-    maps, grid = vislib.occlusion(course, x, t, patch=4, stride=4, fill=fill, return_grid=True)
+    maps, grid = occlusion_and_grid(course, x, t, patch=4, stride=4, fill=fill)
     assert grid.shape == (2, 2, 2)
     atol = 1e-5  # probabilities from a float32 softmax: absolute error ~1e-7, 100x margin
     np.testing.assert_allclose(grid, want, atol=atol)
@@ -250,11 +251,10 @@ def test_occlusion_grey_of_a_bare_model_is_the_middle_of_each_images_range(colou
     channels (documented). Output "probability" is p(occluded) itself."""
     course, w, b, x, t = colour_occlusion
     want = _occlusion_by_hand(w, b, x, t, 4, lambda im: np.full(3, (im.min() + im.max()) / 2))
-    grid = vislib.occlusion(course.model, x, t, patch=4, stride=4, fill="gray", return_grid=True)[1]
+    grid = vislib.occlusion_grid(course.model, x, t, patch=4, stride=4, fill="gray")
     np.testing.assert_allclose(grid, want, atol=1e-5)
     p_clean = _softmax(np.einsum("nhwk,hwkc->nc", x.astype(np.float64), w) + b)[np.arange(2), t]
-    prob = vislib.occlusion(course.model, x, t, patch=4, stride=4, fill="gray", output="probability",
-                            return_grid=True)[1]
+    prob = vislib.occlusion_grid(course.model, x, t, patch=4, stride=4, fill="gray", output="probability")
     np.testing.assert_allclose(prob, p_clean[:, None, None] - want, atol=1e-5)
 
 
@@ -377,7 +377,7 @@ def test_gradcam_weights_are_the_spatial_mean_of_the_gradient_on_a_flatten_head(
     assert _far(_gradcam_by_hand((k, kb, v), x, t, per_pixel=True), want)   # the mutant is far off
     raw = vislib.gradcam(model, x, t, layer="conv", normalize=False)     # 6x6: no resizing at all
     np.testing.assert_allclose(raw, want, rtol=RTOL, atol=1e-6 * want.max())
-    got = vislib.gradcam(model, x, t, layer="conv")
+    got = vislib.gradcam(model, x, t, layer="conv", normalize=True)
     np.testing.assert_allclose(got, scale01(want), atol=1e-5)            # each map on its own to [0, 1]
     assert np.allclose(got.max(axis=(1, 2)), 1) and np.allclose(got.min(axis=(1, 2)), 0)
 
@@ -396,7 +396,7 @@ def test_gradcam_upsamples_the_coarse_map_bilinearly_with_half_pixel_centres():
     assert _far(nearest, want)
     raw = vislib.gradcam(model, x, t, layer="conv", normalize=False)
     np.testing.assert_allclose(raw, want, rtol=RTOL, atol=1e-6 * want.max())
-    np.testing.assert_allclose(vislib.gradcam(model, x, t, layer="conv"), scale01(want), atol=1e-5)
+    np.testing.assert_allclose(vislib.gradcam(model, x, t, layer="conv", normalize=True), scale01(want), atol=1e-5)
 
 
 def _gradcam_warnings(record):
@@ -421,7 +421,7 @@ def test_gradcam_warns_once_per_call_when_maps_are_all_zero():
         record.clear()
         vislib.gradcam(model, x, [0, 0, 0], layer="conv")                   # no empty map: no warning
         assert _gradcam_warnings(record) == []
-        con = vislib.gradcam(model, x, [1, 1, 1], layer="conv", counterfactual=True)   # against class 1
+        con = vislib.gradcam(model, x, [1, 1, 1], layer="conv", counterfactual=True, normalize=True)   # against class 1
         assert _gradcam_warnings(record) == [] and (con.max(axis=(1, 2)) == 1).all()
         vislib.gradcam(model, x, [2, 2, 2], layer="conv", counterfactual=True)  # nothing against class 2
         (w,) = _gradcam_warnings(record)
@@ -451,7 +451,7 @@ def test_resize_maps_is_bilinear_with_half_pixel_centres(shape, size):
     """Against the numpy resize above and scipy.ndimage.zoom(order=1, grid_mode=True,
     mode="nearest") (the same alignment). Kills: nearest neighbour; corners aligned."""
     from scipy.ndimage import zoom
-    from vislib.resize import resize_maps
+    from vislib._core.maps import resize_maps
     maps = np.random.default_rng(16).normal(size=(2, *shape))
     want = bilinear_half_pixel(maps, size)
     ref = np.stack([zoom(m, (size[0] / shape[0], size[1] / shape[1]), order=1, grid_mode=True, mode="nearest")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import metrics
+from vislib.evaluation import metrics
 from conftest import course_from, quadrant_model
 
 
@@ -190,7 +190,7 @@ def test_sanity_check_frees_its_copy(fashion, fashion_data, monkeypatch, method)
     import gc
     import weakref
 
-    from vislib import _weights
+    from vislib._core import weightops as _weights
     handles = []
     clone = _weights.clone
 
@@ -250,7 +250,7 @@ def test_evaluate_table_and_plot(fashion, fashion_data):
         for name in res:
             if not np.isclose(means[name], means[best]):
                 assert not rows[name][j].endswith("*"), (k, name)
-    fig = metrics.plot_metrics(res, reference={"roi_fit": 0.5})
+    fig = vislib.plot_metrics(res, reference={"roi_fit": 0.5})
     assert [ax.get_title().split()[0] for ax in fig.axes] == cols
     assert [len(ax.patches) for ax in fig.axes] == [2, 2, 2, 2]   # one bar per method in every panel
     assert len(fig.axes[0].lines) >= 1                            # the roi_fit reference line
@@ -259,7 +259,7 @@ def test_evaluate_table_and_plot(fashion, fashion_data):
 def test_evaluate_equals_the_single_metrics_and_classifies_each_end_once(fashion, fashion_data, monkeypatch):
     """evaluate shares the curves' ends (image, black, blurred) across maps and
     both curves, and gives what the metrics give one by one."""
-    from vislib import _graph
+    from vislib._core import graph as _graph
     x, y = _fashion(fashion_data, 3)
     rng = np.random.default_rng(1)
     maps = {k: rng.random((3, 28, 28)).astype(np.float32) for k in ("a", "b", "c")}

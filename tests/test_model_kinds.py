@@ -8,7 +8,7 @@ Case -> answer (the tests below check each one):
   Dropout -> Dense``), ``Sequential([base, GAP, Dense])``, ``keras.Sequential``
   of plain layers with an ``Input`` or called once -> supported by every
   method: the graph is opened up into one functional model over the same
-  layers (``vislib._graph.flatten``); maps equal those of the same layers
+  layers (``vislib._core.graph.flatten``); maps equal those of the same layers
   called in one graph; inner layers by name; the CAM family's default layer
   is the last conv layer inside the base; ``layer=<base name>`` is the base's
   output; guided backprop gates the ReLUs inside the base; the caller's model
@@ -68,7 +68,8 @@ import pytest
 import tensorflow as tf
 
 import vislib
-from vislib import _graph, metrics
+from vislib._core import graph as _graph
+from vislib.evaluation import metrics
 
 L = keras.layers
 SIZE = 32
@@ -255,7 +256,7 @@ def test_guided_backprop_gates_relus_inside_the_nested_base(pairs):
     # every ReLU of this model is inside the base: ungated, guided == plain exactly
     assert np.abs(guided - plain).max() > 0.1 * np.abs(plain).max()
     # both ReLUs inside the base got their gate in the guided copy
-    from vislib._grad import guided_model
+    from vislib._core.gradients import guided_model
     gm = guided_model(vislib.as_course(nested).model)
     assert any(layer.name == "b_conv1_guided" for layer in gm.layers)
     assert any(layer.name == "b_conv2_guided" for layer in gm.layers)
@@ -286,7 +287,7 @@ def test_real_tutorial_mobilenet_v2_gradcam_by_hand():
         score = tf.reduce_sum(z * tf.constant([0.5, -0.5]))  # class 1: +z/2, class 0: -z/2
     g = tape.gradient(score, a).numpy()
     maps = np.maximum((g.mean(axis=(1, 2), keepdims=True) * a.numpy()).sum(-1), 0)
-    want = vislib.resize.resize_maps(maps, (size, size))
+    want = vislib._core.maps.resize_maps(maps, (size, size))
     assert np.ptp(want) > 0.01 * np.abs(want).max()   # a map with structure, not a constant
     # eager by hand vs compiled through ~60 layers: float32 rounding accumulates (1.5e-5
     # measured), so 1e-4 of the map's scale
@@ -452,8 +453,8 @@ def test_binary_class_maps(binary):
     # CAM: class 1 uses +w/2, class 0 -w/2 of the Dense weights on the last feature maps
     f = np.asarray(_part(twin, "maps")(x, training=False))
     m = 0.5 * f @ twin.get_layer("head").kernel.numpy()[:, 0]
-    want1 = vislib.resize.resize_maps(np.maximum(m, 0), (SIZE, SIZE))
-    want0 = vislib.resize.resize_maps(np.maximum(-m, 0), (SIZE, SIZE))
+    want1 = vislib._core.maps.resize_maps(np.maximum(m, 0), (SIZE, SIZE))
+    want0 = vislib._core.maps.resize_maps(np.maximum(-m, 0), (SIZE, SIZE))
     _close(vislib.cam(nested, x, 1, normalize=False), want1, "cam class 1")
     _close(vislib.cam(nested, x, 0, normalize=False), want0, "cam class 0")
 

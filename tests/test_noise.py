@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib.adversarial import attack_success
-from vislib.noise import gaussian_noise, perlin_noise, uniform_noise, universal_perturbation
+from vislib.adversarial.attacks import attack_success
+from vislib.adversarial.noise import gaussian_noise, perlin_noise, uniform_noise, universal_perturbation
 
 
 def _roughness(img):

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib.occlusion import forward_passes, positions, upsample
-from conftest import course_from, quadrant_model
+from vislib.attribution.occlusion import forward_passes, positions, upsample_grid as upsample
+from conftest import occlusion_and_grid, course_from, quadrant_model
+
 
 
 def _items(fashion_data, n=2):
@@ -38,8 +39,8 @@ def test_batched_occlusion_equals_the_one_at_a_time_loop(fashion, fashion_data, 
              "mean": lambda im: np.broadcast_to(im.mean(axis=(0, 1)), im.shape),
              30.0: lambda im: np.full_like(im, 30.0)}
     want = _loop(fashion, x, target, patch, stride, fills[fill])
-    maps, grid = vislib.occlusion(fashion, x, patch=patch, stride=stride, fill=fill,
-                                  batch_size=7, return_grid=True)
+    maps, grid = occlusion_and_grid(fashion, x, patch=patch, stride=stride, fill=fill,
+                                  batch_size=7)
     assert grid.shape == want.shape
     np.testing.assert_allclose(grid, want, atol=1e-5)
     assert np.abs(want).max() > 1e-3  # the loop saw real drops, so the comparison means something
@@ -49,8 +50,7 @@ def test_occluding_the_quadrant_a_class_reads_drops_that_class_most():
     course = course_from(quadrant_model())
     x = np.random.default_rng(0).uniform(0.2, 1, (2, 16, 16, 3)).astype("float32")
     for target, corner in ((0, (0, 0)), (1, (1, 1))):
-        maps, grid = vislib.occlusion(course, x, target=target, patch=8, stride=8, fill=0.0,
-                                      return_grid=True)
+        maps, grid = occlusion_and_grid(course, x, target=target, patch=8, stride=8, fill=0.0)
         assert grid.shape == (2, 2, 2)
         for g in grid:
             assert np.unravel_index(g.argmax(), g.shape) == corner
@@ -61,11 +61,11 @@ def test_occluding_the_quadrant_a_class_reads_drops_that_class_most():
 def test_shapes_dtype_outputs_and_exact_upsampling(fashion, fashion_data):
     x, _ = _items(fashion_data, 3)
     before = x.copy()
-    drop, grid = vislib.occlusion(fashion, x, target=[0, 1, 2], return_grid=True)
+    drop, grid = occlusion_and_grid(fashion, x, target=[0, 1, 2])
     assert drop.shape == (3, 28, 28) and drop.dtype == np.float32
     assert grid.shape == (3, 13, 13) and grid.dtype == np.float32  # defaults: patch 4, stride 2
     np.testing.assert_array_equal(x, before)  # the caller's images are untouched
-    prob, pgrid = vislib.occlusion(fashion, x, target=[0, 1, 2], output="probability", return_grid=True)
+    prob, pgrid = occlusion_and_grid(fashion, x, target=[0, 1, 2], output="probability")
     clean = fashion.predict(x)[np.arange(3), [0, 1, 2]]
     np.testing.assert_allclose(pgrid, clean[:, None, None] - grid, atol=1e-6)
     assert (pgrid >= 0).all() and (pgrid <= 1).all()
@@ -76,7 +76,7 @@ def test_shapes_dtype_outputs_and_exact_upsampling(fashion, fashion_data):
     assert len(covering) == 4
     assert np.isclose(drop[i, py, px], np.mean(covering), atol=1e-6)
     # non-overlapping patches: the map is the grid blown up block by block
-    m, g = vislib.occlusion(fashion, x, patch=7, stride=7, return_grid=True)
+    m, g = occlusion_and_grid(fashion, x, patch=7, stride=7)
     np.testing.assert_allclose(m, np.kron(g, np.ones((1, 7, 7))), atol=1e-6)
 
 
@@ -112,7 +112,7 @@ def test_blur_fill_and_batch_size_do_not_change_the_meaning(fashion, fashion_dat
 
 def test_runs_on_imagenet_architectures(imagenet_random):
     photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
-    m, g = vislib.occlusion(imagenet_random, photo, target=281, patch=112, stride=112, return_grid=True)
+    m, g = occlusion_and_grid(imagenet_random, photo, target=281, patch=112, stride=112)
     assert m.shape == (1, 224, 224) and g.shape == (1, 2, 2)
     np.testing.assert_allclose(m, np.kron(g, np.ones((1, 112, 112))), atol=1e-7)
     occluded = photo.copy()
@@ -132,7 +132,7 @@ def test_real_network_drop_falls_on_the_object(lite0, lite0_photos):
     images, labels, names, boxes = lite0_photos
     k = [names.index(n) for n in ("rocket", "china", "flower")]
     x, y, b = images[k], labels[k], [boxes[i] for i in k]
-    maps, grid = vislib.occlusion(lite0, x, y, patch=32, stride=32, fill="blur", return_grid=True)
+    maps, grid = occlusion_and_grid(lite0, x, y, patch=32, stride=32, fill="blur")
     area = np.array([vislib.metrics.box_mask(bb, (224, 224)).mean() for bb in b])
     ratio = vislib.metrics.roi_fit(maps, b) / area
     assert (ratio >= 1.2).all(), ratio
@@ -204,7 +204,7 @@ def test_non_square_patch_default_stride_grid_and_map_by_hand(linear_colour):
     model, w, b, x, t = linear_colour
     course = course_from(model, pixel_range=(0.0, 255.0))
     want = _linear_drops(w, b, x, t, (2, 4), (1, 2), np.zeros((2, 3)))
-    maps, grid = vislib.occlusion(course, x, t, patch=(2, 4), fill=0.0, return_grid=True)
+    maps, grid = occlusion_and_grid(course, x, t, patch=(2, 4), fill=0.0)
     assert grid.shape == (2, 7, 3)
     atol = 1e-5   # float32 softmax probabilities (error ~1e-7), 100x margin
     np.testing.assert_allclose(grid, want, atol=atol)
@@ -225,13 +225,13 @@ def test_grey_fill_is_127_5_on_a_0_255_profile_and_each_images_mid_range_on_a_ba
     model, w, b, x, t = linear_colour
     atol = 1e-5
     want = _linear_drops(w, b, x, t, (4, 4), (4, 4), np.full((2, 3), 127.5))
-    got = vislib.occlusion(course_from(model, pixel_range=(0.0, 255.0)), x, t, patch=4, stride=4,
-                           fill="gray", return_grid=True)[1]
+    got = vislib.occlusion_grid(course_from(model, pixel_range=(0.0, 255.0)), x, t, patch=4, stride=4,
+                                fill="gray")
     np.testing.assert_allclose(got, want, atol=atol)
     mids = np.array([[75.0] * 3, [105.0] * 3])             # (50 + 100) / 2, (10 + 200) / 2
     want_bare = _linear_drops(w, b, x, t, (4, 4), (4, 4), mids)
     assert np.abs(want_bare - want).max() > 100 * atol       # the two answers are far apart
-    got_bare = vislib.occlusion(model, x, t, patch=4, stride=4, fill="gray", return_grid=True)[1]
+    got_bare = vislib.occlusion_grid(model, x, t, patch=4, stride=4, fill="gray")
     np.testing.assert_allclose(got_bare, want_bare, atol=atol)
 
 
@@ -244,7 +244,7 @@ def test_blur_fill_of_a_non_square_patch_equals_scipy_per_channel(linear_colour)
     blur = np.stack([np.stack([gaussian_filter(im[..., c].astype(np.float64), (1.0, 2.0), mode="nearest")
                                for c in range(3)], -1) for im in x])
     want = _linear_drops(w, b, x, t, (2, 4), (2, 4), blur)
-    got = vislib.occlusion(course, x, t, patch=(2, 4), stride=(2, 4), fill="blur", return_grid=True)[1]
+    got = vislib.occlusion_grid(course, x, t, patch=(2, 4), stride=(2, 4), fill="blur")
     atol = 1e-5
     np.testing.assert_allclose(got, want, atol=atol)
     for sig in [(2.0, 2.0), (1.0, 1.0), (1.0, 8.0)]:      # the mutants' blurs give other drops
@@ -259,7 +259,7 @@ def test_one_pixel_patch_side_gets_stride_one(linear_colour, patch, grid_shape):
     row (column) is a position. Kills: a floor of 0 instead of 1 on either axis."""
     model, w, b, x, t = linear_colour
     course = course_from(model, pixel_range=(0.0, 255.0))
-    grid = vislib.occlusion(course, x, t, patch=patch, fill=0.0, return_grid=True)[1]
+    grid = vislib.occlusion_grid(course, x, t, patch=patch, fill=0.0)
     assert grid.shape == (2, *grid_shape)
     np.testing.assert_allclose(grid, _linear_drops(w, b, x, t, patch, (1, 1), np.zeros((2, 3))), atol=1e-5)
 
@@ -275,7 +275,7 @@ def test_non_square_image_grid_and_map_by_hand():
     t = np.array([1, 0])
     want = _linear_drops(w, b, x, t, (2, 2), (2, 2), np.zeros((2, 3)))
     assert want.shape == (2, 3, 5)
-    maps, grid = vislib.occlusion(model, x, t, patch=2, stride=2, fill=0.0, return_grid=True)
+    maps, grid = occlusion_and_grid(model, x, t, patch=2, stride=2, fill=0.0)
     atol = 1e-5   # float32 softmax probabilities (error ~1e-7), 100x margin
     assert maps.shape == (2, 6, 10) and grid.shape == (2, 3, 5)
     np.testing.assert_allclose(grid, want, atol=atol)

@@ -10,8 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import vislib  # noqa: E402
-from vislib.patches import crop_field  # noqa: E402
-from vislib.receptive_field import box, receptive_field  # noqa: E402
+from vislib.representation.patches import crop_field  # noqa: E402
+from vislib.representation.receptive_field import box, receptive_field  # noqa: E402
 
 
 @pytest.fixture(scope="module")

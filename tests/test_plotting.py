@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import vislib  # noqa: E402
-from vislib.resize import resize_maps  # noqa: E402
+from vislib._core.maps import resize_maps  # noqa: E402
 
 
 def test_overlay_is_uint8_and_blends():
@@ -76,7 +76,7 @@ def test_check_exercise(capsys):
 
 def test_explorer_registers_callbacks():
     import ipywidgets as w
-    from vislib import widgets
+    from vislib.plotting import widgets
     calls = []
     ex = vislib.explorer(lambda k, layer: calls.append((k, layer)), heavy=("k",),
                          k=w.IntSlider(value=1, min=0, max=4), layer=w.Dropdown(options=["a", "b"]))

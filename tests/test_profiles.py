@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import course_models, profiles
+from vislib.models import offline as course_models
+from vislib.models import profiles
 
 
 def _check_metadata(cm, feature_width):
@@ -110,7 +111,7 @@ def test_cache_key_changes_with_the_versions_and_the_training_code(monkeypatch):
     """A model trained under another TensorFlow or Keras, or by other building /
     training / seeding code, is never the one loaded: each changes the file name."""
     import tensorflow as tf
-    from vislib import _seed
+    from vislib._core import seed as _seed
     r = course_models.RECIPES["fashion_cnn"]
     path = course_models.cache_path(r)
     assert course_models.versions() == f"tensorflow {tf.__version__}; keras {keras.__version__}"
@@ -151,13 +152,14 @@ def test_source_hash_sees_code_not_comments(tmp_path):
 
 
 def test_clever_hans_key_includes_the_marking_code(monkeypatch):
-    from vislib import cleverhans as ch
+    from vislib.data import marks
+    from vislib.evaluation import cleverhans as ch
     r = ch.recipe()
     path = course_models.cache_path(r)
-    monkeypatch.setattr(ch, "confound", lambda images, labels, marked_class=6, mark=None: images)
+    monkeypatch.setattr(marks, "confound", lambda images, labels, marked_class=6, mark=None: images)
     assert course_models.cache_path(r) != path
     # the course models do not depend on the Clever Hans code
-    assert ch.confound not in course_models.recipe_code(course_models.RECIPES["fashion_cnn"])
+    assert marks.confound not in course_models.recipe_code(course_models.RECIPES["fashion_cnn"])
 
 
 #: a recipe that trains in a second (for the cache and seeding tests)
@@ -283,11 +285,11 @@ def test_class_names_fall_back_with_a_warning(monkeypatch):
 
 
 def test_as_course_wraps_bare_models_and_rejects_others(tiny):
-    cm = profiles.as_course(tiny)
+    cm = vislib.as_course(tiny)
     assert cm.conv_layers == ["conv1", "conv2"] and cm.last_conv == "conv2"
     assert cm.class_names == ["class_0", "class_1", "class_2"]
     with pytest.raises(ValueError, match="CourseModel"):
-        profiles.as_course("vgg16")
+        vislib.as_course("vgg16")
 
 
 def test_setup_honours_random_weights(monkeypatch, capsys):
@@ -305,7 +307,7 @@ def test_heavy_marks_the_expensive_network(vgg16_random, mobilenet_random, fashi
 
 
 def test_setup_returns_freed_memory_for_heavy_models_only(monkeypatch, capsys, vgg16_random, fashion):
-    from vislib import course
+    from vislib.teaching import setup as course
     calls = []
     monkeypatch.setattr(course, "return_freed_memory", lambda: calls.append(True) or True)
     for cm, expected in [(fashion, []), (vgg16_random, [True])]:
@@ -321,7 +323,7 @@ def test_return_freed_memory_takes_effect_on_glibc():
     import platform
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-c", "from vislib.course import return_freed_memory as f; print(f())"],
+    out = subprocess.run([sys.executable, "-c", "from vislib.teaching.setup import return_freed_memory as f; print(f())"],
                          capture_output=True, text=True, timeout=300, check=True).stdout.split()[-1]
     assert out == str(platform.libc_ver()[0] == "glibc")
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib.metrics import box_mask, pointing_game, roi_fit
+from vislib.evaluation.metrics import box_mask, pointing_game, roi_fit
 
 #: the labelled photos whose hand-drawn box leaves room to miss. Chelsea's and coffee's boxes fill the
 #: whole 224x224 centre crop (area share 1.0), so every map "hits" them; the astronaut has no label.
@@ -101,7 +101,7 @@ def test_cam_equals_gradcam_at_the_activated_output_only(lite0, lite0_photos):
     top_activation maps, written out here) equals Grad-CAM there: Grad-CAM's channel weight is the
     Dense weight divided by the 7x7 positions. At top_conv the two differ (measured correlation
     0.88 to 0.97, largest difference 0.39 on a [0, 1] map)."""
-    from vislib.resize import resize_maps
+    from vislib._core.maps import resize_maps
     images, labels, _, _ = lite0_photos
     t = np.where(labels >= 0, labels, lite0.predict(images).argmax(1))
     acts = vislib.activations(lite0, images, GOOD)[GOOD]                        # (6, 7, 7, 1280)
@@ -109,11 +109,11 @@ def test_cam_equals_gradcam_at_the_activated_output_only(lite0, lite0_photos):
     hand = np.maximum(np.einsum("nhwk,kn->nhw", acts, kernel[:, t]), 0)
     np.testing.assert_allclose(vislib.cam(lite0, images, t, normalize=False), resize_maps(hand, (224, 224)),
                                rtol=1e-4, atol=1e-3)
-    cam = vislib.cam(lite0, images, t)
-    np.testing.assert_allclose(vislib.gradcam(lite0, images, t), cam, atol=1e-4)
+    cam = vislib.cam(lite0, images, t, normalize=True)
+    np.testing.assert_allclose(vislib.gradcam(lite0, images, t, normalize=True), cam, atol=1e-4)
     raw = vislib.gradcam(lite0, images, t, normalize=False)
     np.testing.assert_allclose(raw * 49, vislib.cam(lite0, images, t, normalize=False), rtol=1e-3, atol=1e-3)
-    before = vislib.gradcam(lite0, images, t, layer=BEFORE_BN)
+    before = vislib.gradcam(lite0, images, t, layer=BEFORE_BN, normalize=True)
     assert np.abs(before - cam).max() > 0.2
 
 

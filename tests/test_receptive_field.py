@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import vislib
-from vislib.receptive_field import ReceptiveField, box, receptive_field
+from vislib.representation.receptive_field import ReceptiveField, box, receptive_field
 
 
 def _positive_linear_copy(model: keras.Model) -> keras.Model:
@@ -161,7 +161,7 @@ def test_efficientnet_lite0_fields_through_depthwise_convs_and_adds():
     TensorFlow's asymmetric "same" padding, residual Adds, 1x1 projections): the computed field of
     one unit equals the support of its input gradient. Built at 448x448 (960x960 for top_conv) so
     that a central unit's field fits inside the image whole (851 pixels at top_conv)."""
-    from vislib import efficientnet
+    from vislib.models import efficientnet
     keras.utils.set_random_seed(0)
     known = {448: {"block3b_add": (67, 8), "block4c_add": (147, 16), "block5c_add": (339, 16)},
              960: {"top_conv": (851, 32)}}

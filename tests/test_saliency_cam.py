@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import vislib
-from vislib import _grad
+from vislib._core import gradients as _grad
 from conftest import course_from, quadrant_model, tiny_cnn
 from test_known_answers import scale01   # the [0, 1] scaling written out in numpy
 
@@ -46,7 +46,7 @@ def test_saliency_matches_a_hand_written_tape(fashion, fashion_data):
     xt = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
         tape.watch(xt)
-        z = vislib._graph.forward(fashion.model)(fashion.preprocess(xt))[1]
+        z = vislib._core.graph.forward(fashion.model)(fashion.preprocess(xt))[1]
         score = z[0, 3] + z[1, 7]
     hand = np.abs(np.asarray(tape.gradient(score, xt))).max(-1)
     np.testing.assert_allclose(vislib.saliency(fashion, x, target), hand, rtol=1e-4, atol=1e-7)
@@ -258,5 +258,6 @@ def test_bad_input_raises_value_errors_that_name_the_choices(fashion, fashion_da
 
 
 def test_cam_name_stays_the_function_after_submodule_imports():
-    import vislib.cam  # noqa: F401  (importing the module must not shadow the function)
+    import vislib.attribution.cam  # noqa: F401  (importing the module must not shadow the function)
+    import vislib.attribution.saliency  # noqa: F401
     assert callable(vislib.cam) and callable(vislib.saliency)

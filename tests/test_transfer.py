@@ -10,7 +10,7 @@ import pytest
 
 import vislib
 from conftest import tiny_cnn
-from vislib import transfer
+from vislib.models import transfer
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +79,11 @@ def test_the_transfer_model_works_with_gradcam(result, task):
 def test_plot_histories(result):
     import matplotlib.pyplot as plt
     r, _ = result
-    fig = transfer.plot_histories(r.histories, fine_tune_from=2)
+    fig = vislib.plot_histories(r.histories, fine_tune_from=2)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) >= 4
     plt.close(fig)
     with pytest.raises(ValueError, match="metric"):
-        transfer.plot_histories(r.histories, metrics=("precision",))
+        vislib.plot_histories(r.histories, metrics=("precision",))
 
 
 def test_bad_inputs_raise(fashion, task):
@@ -138,7 +138,7 @@ def test_training_batch_size_follows_model_size(fashion, vgg16_random, mobilenet
     # more activations per image than a 28x28 Fashion-MNIST item: smaller batches, never below 4
     assert all(4 <= sizes[c.name] < 16 for c in (vgg16_random, mobilenet_random)), sizes
     # the estimate is cached per budget, not once per model
-    assert vislib._graph.batch_size_for(vgg16_random.model, 64) < vislib._graph.batch_size_for(vgg16_random.model, 4096)
+    assert vislib._core.graph.batch_size_for(vgg16_random.model, 64) < vislib._core.graph.batch_size_for(vgg16_random.model, 4096)
 
 
 # ------------------------------------------------------------ Fashion-MNIST task, BatchNorm

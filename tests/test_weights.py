@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from keras.src.legacy.saving import legacy_h5_format
 
-from vislib import _weights
+from vislib._core import weightops as _weights
 
 
 def _net(seed=0):

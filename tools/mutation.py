@@ -107,25 +107,25 @@ REPO = Path(__file__).resolve().parents[1]
 #: tree does not have). Lesson notebooks are not run: too slow per mutant.
 TESTS: dict[str, list[str]] = {
     # test_model_kinds.py checks every method on nested, Sequential, binary and odd-head models
-    "vislib/saliency.py": ["tests/test_saliency_cam.py", "tests/test_smoothgrad.py",
+    "vislib/attribution/saliency.py": ["tests/test_saliency_cam.py", "tests/test_smoothgrad.py",
                            "tests/test_known_answers.py", "tests/test_model_kinds.py"],
-    "vislib/cam.py": ["tests/test_cam_family.py", "tests/test_saliency_cam.py",
+    "vislib/attribution/cam.py": ["tests/test_cam_family.py", "tests/test_saliency_cam.py",
                       "tests/test_known_answers.py", "tests/test_model_kinds.py"],
-    "vislib/occlusion.py": ["tests/test_occlusion.py", "tests/test_known_answers.py",
+    "vislib/attribution/occlusion.py": ["tests/test_occlusion.py", "tests/test_known_answers.py",
                             "tests/test_model_kinds.py"],
-    "vislib/smoothgrad.py": ["tests/test_smoothgrad.py", "tests/test_known_answers.py",
+    "vislib/attribution/smoothgrad.py": ["tests/test_smoothgrad.py", "tests/test_known_answers.py",
                              "tests/test_model_kinds.py"],
-    "vislib/_grad.py": ["tests/test_saliency_cam.py", "tests/test_cam_family.py",
+    "vislib/_core/gradients.py": ["tests/test_saliency_cam.py", "tests/test_cam_family.py",
                         "tests/test_smoothgrad.py", "tests/test_model_kinds.py",
                         "tests/test_known_answers.py"],
-    "vislib/metrics.py": ["tests/test_metrics.py", "tests/test_known_answers.py",
+    "vislib/evaluation/metrics.py": ["tests/test_metrics.py", "tests/test_known_answers.py",
                           "tests/test_model_kinds.py"],
-    "vislib/receptive_field.py": ["tests/test_receptive_field.py", "tests/test_patches.py",
+    "vislib/representation/receptive_field.py": ["tests/test_receptive_field.py", "tests/test_patches.py",
                                   "tests/test_known_answers.py", "tests/test_model_kinds.py"],
-    "vislib/adversarial.py": ["tests/test_adversarial.py", "tests/test_noise.py", "tests/test_model_kinds.py"],
-    "vislib/resize.py": ["tests/test_cam_family.py", "tests/test_plotting.py",
+    "vislib/adversarial/attacks.py": ["tests/test_adversarial.py", "tests/test_noise.py", "tests/test_model_kinds.py"],
+    "vislib/_core/maps.py": ["tests/test_cam_family.py", "tests/test_plotting.py",
                          "tests/test_known_answers.py"],
-    "vislib/activations.py": ["tests/test_activations.py", "tests/test_patches.py",
+    "vislib/representation/activations.py": ["tests/test_activations.py", "tests/test_patches.py",
                               "tests/test_known_answers.py", "tests/test_model_kinds.py"],
 }
 
@@ -892,7 +892,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--modules", nargs="+", default=list(TESTS),
-                   help="modules to mutate (paths like vislib/cam.py or names like cam)")
+                   help="modules to mutate (paths like vislib/attribution/cam.py or names like attribution/cam)")
     p.add_argument("--sample", type=int, default=None, help="run a random subset of N mutants")
     p.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
     p.add_argument("--limit", type=int, default=None, help="run only the first N (after --sample)")

@@ -6,7 +6,7 @@ Every explanation method has one call shape::
 
 where ``model`` is a :class:`CourseModel` (from :func:`load_model`) or a bare
 ``keras.Model``, ``images`` is one image (H, W, C) or a batch (N, H, W, C) in
-the profile's display pixels, and ``target`` is a class index, one per image,
+the CourseModel's display pixels, and ``target`` is a class index, one per image,
 or None for each image's top-1 class.
 
 Names are imported lazily, so ``import vislib`` is quick and a lesson pays
@@ -16,71 +16,67 @@ only for what it uses.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it (one idea per module)
+# public name -> module that defines it, grouped as the course teaches
 _EXPORTS = {
-    # foundation
-    "load_model": "profiles", "CourseModel": "profiles", "as_course": "profiles", "PROFILES": "profiles",
-    "setup": "course", "budget": "_config", "fast": "_config",
-    "load_image": "data", "sample_images": "data", "fashion_mnist": "data", "flowers": "data",
-    "examples": "data", "example_boxes": "data", "object_boxes": "data",
-    "explorer": "widgets", "check": "exercises", "claim": "exercises",
-    "overlay": "plotting", "show_images": "plotting", "plot_topk": "plotting",
-    "plot_predictions": "plotting", "normalize_map": "plotting", "draw_boxes": "plotting",
-    "tile": "plotting", "plot_tiles": "plotting",
+    # models and data (lesson 00)
+    "load_model": "models.profiles", "PROFILES": "models.profiles", "weights_cached": "models.profiles",
+    "CourseModel": "_core.course_model", "as_course": "_core.course_model",
+    "setup": "teaching.setup", "budget": "_core.config", "fast": "_core.config",
+    "load_image": "data.images", "sample_images": "data.samples", "examples": "data.samples",
+    "example_boxes": "data.samples", "object_boxes": "data.samples",
+    "fashion_mnist": "data.datasets", "flowers": "data.datasets",
+    "check": "teaching.exercises", "claim": "teaching.exercises",
+    "logits_function": "_core.graph", "spatial_layer_names": "_core.graph", "conv_layer_names": "_core.graph",
+    "normalize_map": "_core.maps", "resize_maps": "_core.maps",
+    # figures and widgets
+    "explorer": "plotting.widgets", "overlay": "plotting.images", "show_images": "plotting.images",
+    "plot_topk": "plotting.images", "plot_predictions": "plotting.images", "draw_boxes": "plotting.images",
+    "tile": "plotting.images", "plot_tiles": "plotting.images", "plot_attributions": "plotting.images",
+    "clip_outliers": "plotting.images", "label_zero_map": "plotting.images",
+    "plot_filters": "plotting.features", "save_gif": "plotting.features", "plot_activations": "plotting.features",
+    "plot_embedding": "plotting.features", "plot_patches": "plotting.features", "plot_frames": "plotting.features",
+    "plot_run": "plotting.features", "plot_sanity": "plotting.evaluation", "plot_metrics": "plotting.evaluation",
+    "plot_histories": "plotting.evaluation",
     # what the network has learned (lessons 01-04, 11)
-    "filters": "filters", "plot_filters": "filters", "FilterSnapshots": "filters", "save_gif": "filters",
-    "activations": "activations", "features": "activations", "plot_activations": "activations",
-    "embed": "embedding", "plot_embedding": "embedding", "nearest_neighbors": "embedding",
-    "knn_accuracy": "embedding",
-    "receptive_field": "receptive_field",
-    "max_activating_patches": "patches", "plot_patches": "patches",
-    "activation_maximization": "actmax", "class_model": "actmax", "plot_frames": "actmax", "plot_run": "actmax",
+    "filters": "representation.filters", "FilterSnapshots": "representation.filters",
+    "activations": "representation.activations", "features": "representation.activations",
+    "embed": "representation.embedding", "nearest_neighbors": "representation.embedding", "knn_accuracy": "representation.embedding",
+    "receptive_field": "representation.receptive_field",
+    "max_activating_patches": "representation.patches",
+    "activation_maximization": "representation.actmax", "class_model": "representation.actmax",
     # where the network looks (lessons 05-08)
-    "occlusion": "occlusion", "saliency": "saliency", "guided_backprop": "saliency",
-    "smoothgrad": "smoothgrad", "cam": "cam", "gradcam": "cam", "guided_gradcam": "cam",
-    "gradcam_plus_plus": "cam", "scorecam": "cam", "scorecam_channels": "cam", "SCORECAM_AUTO_MAPS": "cam",
-    "plot_attributions": "plotting",
-    # fooling the network (lessons 09-10)
-    "fgsm": "adversarial", "iterative_fgsm": "adversarial", "attack_success": "adversarial",
-    "transfer_table": "adversarial", "perlin_noise": "noise", "uniform_noise": "noise",
-    "gaussian_noise": "noise", "universal_perturbation": "noise",
-    # judging explanations (lessons 12-13)
-    "metrics": None, "transfer": None, "data": None, "cleverhans": None,
+    "occlusion": "attribution.occlusion", "occlusion_grid": "attribution.occlusion",
+    "upsample_grid": "attribution.occlusion", "saliency": "attribution.saliency",
+    "guided_backprop": "attribution.saliency", "smoothgrad": "attribution.smoothgrad",
+    "cam": "attribution.cam", "gradcam": "attribution.cam", "guided_gradcam": "attribution.cam",
+    "gradcam_plus_plus": "attribution.cam", "scorecam": "attribution.cam",
+    "scorecam_channels": "attribution.cam", "SCORECAM_AUTO_MAPS": "attribution.cam",
+    # fooling the network (lesson 09)
+    "fgsm": "adversarial.attacks", "iterative_fgsm": "adversarial.attacks", "attack_success": "adversarial.attacks",
+    "transfer_table": "adversarial.attacks", "perlin_noise": "adversarial.noise", "uniform_noise": "adversarial.noise",
+    "gaussian_noise": "adversarial.noise", "universal_perturbation": "adversarial.noise",
 }
+# modules lessons use by name: vislib.metrics.deletion(...), vislib.transfer.compare(...)
+_MODULES = {"metrics": "evaluation.metrics", "cleverhans": "evaluation.cleverhans", "transfer": "models.transfer",
+            "profiles": "models.profiles"}
 
 
 def __getattr__(name: str):
-    if name not in _EXPORTS:
+    if name in _MODULES:
+        value = importlib.import_module(f".{_MODULES[name]}", __name__)
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    else:
         raise AttributeError(f"module 'vislib' has no attribute {name!r}")
-    module = _EXPORTS[name]
-    if module is None:
-        return importlib.import_module(f".{name}", __name__)
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
 
-class _Package(types.ModuleType):
-    """Keeps ``vislib.cam`` the function when the module ``vislib/cam.py`` is
-    imported: Python's import system would otherwise set the package
-    attribute to the submodule, shadowing the function of the same name."""
-
-    def __setattr__(self, name, value):
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name and hasattr(value, name):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
 def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
+    return sorted(list(globals()) + list(_EXPORTS) + list(_MODULES))
 
 
-__all__ = sorted(k for k in _EXPORTS)
+__all__ = sorted(list(_EXPORTS) + list(_MODULES))

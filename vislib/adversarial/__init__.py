@@ -1,0 +1,2 @@
+"""Fooling a network: FGSM and its iterative form, universal perturbations, noise."""
+

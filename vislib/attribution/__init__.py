@@ -1,0 +1,2 @@
+"""Where a network looks: occlusion, gradients and their ReLU rules, SmoothGrad, the CAM family."""
+

@@ -1,0 +1,2 @@
+"""Judging explanations: deletion/insertion, pointing game, sanity checks, Clever Hans."""
+

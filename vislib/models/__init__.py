@@ -1,0 +1,2 @@
+"""Models: the course profiles, the offline course models, weight conversion, transfer learning."""
+

@@ -1,0 +1,2 @@
+"""The lesson helpers: the setup cell and self-checking exercises."""
+
