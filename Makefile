@@ -71,9 +71,10 @@ html: setup
 	$(BIN)/python tools/build_site.py --out site
 
 BENCH_STAMP := $(VENV)/.bench-installed
-$(BENCH_STAMP): benchmarks/requirements.txt $(STAMP)
-	@echo "installing the benchmarks' reference implementations (tf-explain)"
+$(BENCH_STAMP): benchmarks/requirements.txt benchmarks/requirements-nodeps.txt $(STAMP)
+	@echo "installing the benchmarks' reference implementations (tf-explain, xplique)"
 	@$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
+	@$(BIN)/python -m pip install -q --no-deps -r benchmarks/requirements-nodeps.txt
 	@touch $(BENCH_STAMP)
 
 bench: setup offline-data $(BENCH_STAMP)

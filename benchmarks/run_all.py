@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark, print the tables, write benchmarks/RESULTS.md.
 
-Usage: ``python benchmarks/run_all.py [--profiles ...] [--lessons ...] [--skip-course] [--skip-attribution] [--skip-inference] [--resume]``
+Usage: ``python benchmarks/run_all.py [--profiles ...] [--lessons ...] [--skip-course] [--skip-attribution] [--skip-xplique] [--skip-inference] [--resume]``
 (``--skip-inference`` also skips the memory table of model building)
 
 Raw lesson results go to ``benchmarks/course_raw.json`` after every lesson;
@@ -8,7 +8,11 @@ Raw lesson results go to ``benchmarks/course_raw.json`` after every lesson;
 
 A skipped benchmark keeps its tables from the existing RESULTS.md, marked as
 not re-run. tf-explain (``benchmarks/requirements.txt``, installed by ``make
-bench``) is the occlusion reference; without it its row says n/a.
+bench``) is the occlusion reference; without it its row says n/a. xplique
+(``benchmarks/requirements-nodeps.txt``, installed with ``--no-deps``) is the
+reference of ``benchmarks/xplique_compare.py`` on its own profiles
+(``--xplique-profiles``, default fashion_cnn and efficientnet_lite0); without it
+that section says so.
 """
 
 from __future__ import annotations
@@ -43,13 +47,18 @@ def machine() -> str:
     import tensorflow as tf
     import tf_keras_vis
     try:
+        import xplique
+        refs = f", xplique {xplique.__version__}"
+    except ImportError:
+        refs = ", xplique not installed"
+    try:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):
         mem = float("nan")
     return (f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}\n"
             f"- machine: {platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.platform()}\n"
             f"- python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}, "
-            f"tf-keras-vis {getattr(tf_keras_vis, '__version__', '?')}, numpy {numpy.__version__}")
+            f"tf-keras-vis {getattr(tf_keras_vis, '__version__', '?')}{refs}, numpy {numpy.__version__}")
 
 
 def _previous_sections(path: Path) -> dict[str, str]:
@@ -74,6 +83,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lessons", nargs="*", default=None)
     ap.add_argument("--skip-course", action="store_true")
     ap.add_argument("--skip-attribution", action="store_true")
+    ap.add_argument("--skip-xplique", action="store_true", help="skip the comparison with xplique")
+    ap.add_argument("--xplique-profiles", nargs="*", default=["fashion_cnn", "efficientnet_lite0"],
+                    help="profiles of the xplique comparison (independent of --profiles)")
     ap.add_argument("--skip-inference", action="store_true")
     ap.add_argument("--no-widgets", action="store_true", help="skip the widget sweeps of the lessons")
     ap.add_argument("--report-only", action="store_true",
@@ -95,6 +107,8 @@ def main(argv=None) -> int:
             ("Building and loading the ImageNet models: peak memory (benchmarks/memory.py)", "memory",
              ["--profiles", *imagenet_profiles], args.skip_inference or not imagenet_profiles),
             ("Attribution methods (benchmarks/attribution.py)", "attribution", [], args.skip_attribution),
+            ("Attribution methods vs xplique (benchmarks/xplique_compare.py)", "xplique_compare",
+             ["--profiles", *args.xplique_profiles], args.skip_xplique or not args.xplique_profiles),
             ("Lessons as students run them (benchmarks/course.py)", "course", course_args, args.skip_course)]
     for title, module, margv, skip in jobs:
         if skip:  # a skipped benchmark keeps the tables of its last run, marked as such

@@ -412,7 +412,7 @@ def test_gradcam_warns_once_per_call_when_maps_are_all_zero():
     assert (_gradcam_by_hand((k, kb, v), x, [1, 1, 1]) == 0).all()
     with pytest.warns(UserWarning, match=r"gradcam: 2 of 3 maps are all zero \(images \[1, 2\], "
                                          r"targets \[1, 1\]\) at layer 'conv'.*counterfactual=True.*another layer"):
-        m = vislib.gradcam(model, x, [0, 1, 1], layer="conv", batch_size=1)   # one warning, not one per batch
+        m = vislib.gradcam(model, x, [0, 1, 1], layer="conv", batch_size=1, normalize=True)   # one warning, not one per batch
     assert (m[0].max() == 1) and (m[1:] == 0).all()
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")

@@ -115,3 +115,24 @@ def test_plot_tiles_is_one_image_with_labels():
     assert img.shape[-1] == 3 and 0.0 <= float(img.min()) and float(img.max()) <= 1.0
     assert [t.get_text() for t in ax.texts] == list("abcdef") and ax.texts[0].get_color() == "red"
     plt.close(fig)
+
+
+def test_topk_names_are_whole_and_inside_the_figure():
+    """Lesson 00's explorer put the bar chart beside the image in a short figure and its class names,
+    as tick labels left of the Axes, were cut off ("-shirt/top"). Every name must be drawn whole,
+    inside the figure, whatever the layout."""
+    import matplotlib.pyplot as plt
+    pairs = [("T-shirt/top", 0.91), ("Shirt", 0.05), ("German short-haired pointer", 0.02),
+             ("Pullover", 0.01), ("Dress", 0.005)]
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8, 3), gridspec_kw={"width_ratios": [1, 1.4]})
+    ax0.imshow(np.zeros((28, 28)), cmap="gray")
+    vislib.plot_topk(pairs, ax=ax1)
+    fig.canvas.draw()
+    box = fig.bbox
+    texts = [t for t in ax1.texts]
+    for name, _ in pairs:
+        (t,) = [t for t in texts if t.get_text().startswith(name)]
+        ext = t.get_window_extent()
+        assert box.x0 <= ext.x0 and ext.x1 <= box.x1 and box.y0 <= ext.y0 and ext.y1 <= box.y1, name
+        assert not ext.overlaps(ax0.get_window_extent()), name
+    plt.close(fig)

@@ -386,3 +386,21 @@ def test_the_activation_check_flags_pre_batchnorm_and_linear_layers(mobilenet_ra
     h = keras.layers.Conv2D(2, 3, name="linear_conv")(inp)
     out = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(h))
     assert not_activated(keras.Model(inp, out), "linear_conv") == ["linear_conv is a Conv2D with a linear activation"]
+
+
+def test_setup_keeps_tensorflows_start_up_lines_out_of_the_first_cell():
+    """absl writes "All log messages before absl::InitializeLog()" and the oneDNN note to the
+    process's stderr when TensorFlow is imported, whatever TF_CPP_MIN_LOG_LEVEL says; Jupyter shows
+    them as a red box. vislib's quiet() imports TensorFlow with fd 2 silenced."""
+    import subprocess
+    import sys
+    code = "import vislib.teaching.setup as s; s.quiet(); import sys; print('ok', file=sys.stderr)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr
+    assert "absl" not in out.stderr and "oneDNN" not in out.stderr, out.stderr
+    assert out.stderr.strip().endswith("ok")                  # Python's stderr still works afterwards
+    plain = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True,
+                           timeout=300, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if "absl" not in plain.stderr:
+        pytest.skip("this TensorFlow build prints nothing at import: nothing to silence")

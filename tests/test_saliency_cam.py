@@ -168,7 +168,7 @@ def test_guided_backprop_never_touches_the_callers_model(fashion, fashion_data):
 def test_gradcam_shape_range_and_class_dependence(fashion, fashion_data):
     x, _ = _fashion_items(fashion_data)
     raw = vislib.gradcam(fashion, x, normalize=False)
-    m = vislib.gradcam(fashion, x)
+    m = vislib.gradcam(fashion, x, normalize=True)
     assert m.shape == (6, 28, 28) and m.dtype == np.float32
     empty = raw.max(axis=(1, 2)) == 0
     assert not empty.all()
@@ -210,10 +210,10 @@ def test_counterfactual_gradcam_is_the_complement_at_full_resolution(fashion, fa
 
 def test_cam_equals_gradcam_on_global_average_pooling_models(fashion_gap, fashion_data, mobilenet_random):
     x, _ = _fashion_items(fashion_data, 4)
-    np.testing.assert_allclose(vislib.cam(fashion_gap, x), vislib.gradcam(fashion_gap, x), atol=1e-4)
+    np.testing.assert_allclose(vislib.cam(fashion_gap, x, normalize=True), vislib.gradcam(fashion_gap, x, normalize=True), atol=1e-4)
     photo = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
-    np.testing.assert_allclose(vislib.cam(mobilenet_random, photo),
-                               vislib.gradcam(mobilenet_random, photo, layer="out_relu"), atol=1e-4)
+    np.testing.assert_allclose(vislib.cam(mobilenet_random, photo, normalize=True),
+                               vislib.gradcam(mobilenet_random, photo, layer="out_relu", normalize=True), atol=1e-4)
 
 
 def test_guided_gradcam_is_guided_backprop_masked_by_gradcam(fashion, fashion_data):
@@ -228,8 +228,8 @@ def test_gradcam_runs_on_imagenet_architectures(imagenet_random):
     photo = np.random.default_rng(1).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)   # random weights: one of the two maps may be empty
-        pro = vislib.gradcam(imagenet_random, photo, target=281)
-        con = vislib.gradcam(imagenet_random, photo, target=281, counterfactual=True)
+        pro = vislib.gradcam(imagenet_random, photo, target=281, normalize=True)
+        con = vislib.gradcam(imagenet_random, photo, target=281, counterfactual=True, normalize=True)
     assert pro.shape == con.shape == (1, 224, 224) and pro.dtype == con.dtype == np.float32
     full = [m for m in (pro, con) if m.any()]
     assert full                                                  # ReLU(s) and ReLU(-s): not both empty

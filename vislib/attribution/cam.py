@@ -177,25 +177,7 @@ def guided_gradcam(model, images, target=None, layer: str | None = None,
     return finish(guided * heat, normalize)
 
 
-# ---- Grad-CAM++ through tf-keras-vis, Score-CAM in batches ----
-
-
-def _stable_score(indices):
-    """tf-keras-vis' CategoricalScore minus its own (constant) value.
-
-    Grad-CAM++ weights the gradients by ``exp(score)``; that factor cancels
-    after the per-image normalisation, so subtracting the score (without its
-    gradient) changes nothing but keeps ``exp`` from overflowing for
-    confident predictions (logits above ~88).
-    """
-    import tensorflow as tf
-    from tf_keras_vis.utils.scores import CategoricalScore
-    base = CategoricalScore(list(indices))
-
-    def score(output):
-        s = base(output)
-        return s - tf.stop_gradient(s)
-    return score
+# ---- Grad-CAM++ and Score-CAM ----
 
 
 def gradcam_plus_plus(model, images, target=None, layer: str | None = None,
@@ -208,9 +190,16 @@ def gradcam_plus_plus(model, images, target=None, layer: str | None = None,
     Chattopadhay, Sarkar, Howlader, Balasubramanian. *Grad-CAM++: Improved
     Visual Explanations for Deep Convolutional Networks.* WACV 2018.
 
-    Computed by ``tf_keras_vis.gradcam_plus_plus.GradcamPlusPlus`` on a
-    linear-output view of the model that shares its layers
-    (:func:`vislib._core.graph.linear_model`); the caller's model is never modified.
+    Computed from the same compiled pass as Grad-CAM (the activations and
+    their gradient), with the formula of the authors' code as
+    ``tf_keras_vis.gradcam_plus_plus.GradcamPlusPlus`` writes it: the higher
+    derivatives are powers of the first, ``exp(S)`` times ``g^2`` and ``g^3``
+    (exact for a score that is the exponential of the logit); the ``exp(S)``
+    factors cancel in ``a_ij^k`` and only scale the map, so they are left
+    out, which also keeps confident logits from overflowing. The alphas are
+    normalised to sum to 1 per channel, the channel weights are
+    ``sum_ij a_ij^k ReLU(g_ij^k)``, and the map is ReLU'd. The tests compare
+    it with tf-keras-vis.
 
     Args:
         model: A :class:`~vislib.CourseModel` or a ``keras.Model``.
@@ -230,21 +219,18 @@ def gradcam_plus_plus(model, images, target=None, layer: str | None = None,
         ValueError: Unknown layer (the message lists valid ones), bad images
             or targets.
     """
-    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
-    cm, x, t = resolve(model, images, target)
+    cm, x, t = resolve(model, images, target, top1_in_pass=True)
     name = _default_layer(cm, layer)
-    view = graph.linear_model(cm.model, name)
-    if graph.probe_name(name) in graph.layer_names(view):   # a layer shared with a nested base
-        name = graph.probe_name(name)
-    vis = GradcamPlusPlus(view, model_modifier=None, clone=False)
-    bs = graph.batch_size(cm.model, batch_size)
-    maps = []
-    for s in graph.batches(len(x), bs):
-        seed = np.asarray(cm.preprocess(x[s]), np.float32)
-        m = vis(_stable_score(t[s]), seed, penultimate_layer=name, seek_penultimate_conv_layer=False,
-                expand_cam=False, normalize_cam=False)
-        maps.append(np.asarray(m, np.float32).reshape(len(seed), *np.shape(m)[-2:]))
-    return _finish(np.concatenate(maps), cm.input_size, normalize)
+    acts, grads, _ = layer_gradients(cm, x, t, name, batch_size)
+    a, g = acts.astype(np.float64), grads.astype(np.float64)
+    g2, g3 = g * g, g * g * g
+    denom = 2.0 * g2 + g3 * a.sum(axis=(1, 2), keepdims=True)
+    alphas = g2 / (denom + (g2 == 0))                       # 0 where the gradient is 0
+    norm = alphas.sum(axis=(1, 2), keepdims=True)
+    alphas = alphas / (norm + (norm == 0))
+    weights = (alphas * np.maximum(g, 0)).sum(axis=(1, 2), keepdims=True)
+    maps = np.maximum((weights * a).sum(axis=-1), 0).astype(np.float32)
+    return _finish(maps, cm.input_size, normalize)
 
 
 def _linear_upsampling(n_in: int, n_out: int) -> np.ndarray:

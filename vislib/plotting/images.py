@@ -216,11 +216,16 @@ def plot_topk(pairs: Sequence[tuple[str, float]], ax=None, highlight: str | None
     probs = [p[1] for p in pairs][::-1]
     colors = ["C3" if n == highlight else color for n in names]
     ax.barh(range(len(names)), probs, color=colors)
-    ax.set_yticks(range(len(names)), [n[:22] for n in names], fontsize=8)
+    # names written on the bars, not as tick labels: a tick label sits outside the Axes and is
+    # cut off by the figure edge or the image beside it ("-shirt/top") whatever the layout
+    ax.set_yticks([])
     ax.set_xlim(0, 1)
-    ax.set_xlabel("probability")
-    for i, p in enumerate(probs):
-        ax.text(min(p + 0.02, 0.8), i, f"{p:.2f}", va="center", fontsize=8)
+    ax.set_title("probability", fontsize=9, loc="left")   # above: an x label is cut off in a short figure
+    for i, (name, p) in enumerate(zip(names, probs)):
+        label = f"{name if len(name) <= 32 else name[:31] + '…'}  {p:.2f}"
+        inside = p > 0.55   # long bar: the label fits inside it, in white
+        ax.text(p - 0.01 if inside else p + 0.01, i, label, va="center", ha="right" if inside else "left",
+                fontsize=8, color="white" if inside else "black", clip_on=True)
     return ax
 
 

@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 
 from .._core.config import FAST_ENV, fast
-from ..models import profiles
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """File descriptor 2 sent to /dev/null while the block runs.
+
+    TensorFlow's C++ start-up lines ("All log messages before
+    absl::InitializeLog() is called are written to STDERR", the oneDNN and CPU
+    feature notes) are written by absl before ``TF_CPP_MIN_LOG_LEVEL`` is read,
+    straight to the process's stderr, which Jupyter shows as a red box in the
+    first cell of every lesson. Python's own ``sys.stderr`` is not touched.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:          # no file descriptor 2 (some embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+# the lesson's first cell imports TensorFlow here (through the profiles): without its start-up lines
+with _native_stderr_silenced():
+    from ..models import profiles
 
 _DONE = False
 
@@ -19,7 +49,8 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     import absl.logging
     absl.logging.set_verbosity(absl.logging.ERROR)
-    import tensorflow as tf
+    with _native_stderr_silenced():
+        import tensorflow as tf
     tf.get_logger().setLevel("ERROR")  # no retracing warnings when sliders change shapes
     import keras
     keras.utils.disable_interactive_logging()  # no Keras bars from tf-keras-vis' predict()
