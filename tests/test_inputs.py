@@ -132,7 +132,7 @@ IMAGE_METHODS = {
 }
 #: take images but run no model on them (display and box helpers): probed elsewhere or not at all
 NOT_MODEL_CALLS = {"example_boxes", "object_boxes", "plot_attributions", "show_images", "overlay",
-                   "baseline_image", "plot_sanity", "tile", "plot_tiles"}
+                   "baseline_image", "plot_sanity", "tile", "plot_tiles", "draw_regions"}
 
 
 def test_every_public_image_function_is_probed():

@@ -32,7 +32,7 @@ _EXPORTS = {
     "logits_function": "_core.graph", "spatial_layer_names": "_core.graph", "conv_layer_names": "_core.graph",
     "normalize_map": "_core.maps", "resize_maps": "_core.maps",
     # figures and widgets
-    "explorer": "plotting.widgets", "overlay": "plotting.images", "show_images": "plotting.images",
+    "explorer": "plotting.widgets", "draw_regions": "plotting.widgets", "overlay": "plotting.images", "show_images": "plotting.images",
     "plot_topk": "plotting.images", "plot_predictions": "plotting.images", "draw_boxes": "plotting.images",
     "tile": "plotting.images", "plot_tiles": "plotting.images", "plot_attributions": "plotting.images",
     "clip_outliers": "plotting.images", "label_zero_map": "plotting.images",
@@ -60,7 +60,8 @@ _EXPORTS = {
     "gaussian_noise": "adversarial.noise", "universal_perturbation": "adversarial.noise",
 }
 # modules lessons use by name: vislib.metrics.deletion(...), vislib.transfer.compare(...)
-_MODULES = {"metrics": "evaluation.metrics", "cleverhans": "evaluation.cleverhans", "transfer": "models.transfer",
+_MODULES = {"metrics": "evaluation.metrics", "cleverhans": "evaluation.cleverhans", "human": "evaluation.human",
+            "transfer": "models.transfer",
             "profiles": "models.profiles"}
 
 
