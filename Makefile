@@ -12,13 +12,14 @@ TEST_ENV := VISLIB_MODEL=fashion_cnn VISLIB_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHON
 LESSON_PROFILES ?= fashion_cnn efficientnet_lite0
 PORT ?= 8888
 
-.PHONY: setup lab test unit lessons html bench offline-data clean help mutation
+.PHONY: setup lab test unit lessons html bench offline-data clean help mutation solutions
 
 help:
 	@echo "make lab    - set up .venv and open the lessons in JupyterLab"
 	@echo "make test   - set up and run unit tests + every lesson under fashion_cnn and efficientnet_lite0"
 	@echo "make html   - execute every lesson (VISLIB_MODEL selects the profile) into site/"
 	@echo "make bench  - run benchmarks/ and write benchmarks/RESULTS.md (BENCH_ARGS=--resume continues a killed run)"
+	@echo "make solutions - write the lecturers' solution notebooks into lessons/solutions/ (generated, not committed)"
 	@echo "make mutation - mutation score of the core methods against their tests (~40 min; MUTATION_ARGS, see tools/mutation.py)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -66,6 +67,10 @@ test: setup offline-data
 	$(run_lessons); \
 	echo "make test: $$(( $$(date +%s) - start )) s"; \
 	[ $$urc -eq 0 ] && [ $$rc -eq 0 ]
+
+# the lecturers' notebooks: each lesson with its exercises solved (lessons/solutions/NN_topic.py)
+solutions: setup
+	$(BIN)/python -m tools.solutions write
 
 html: setup
 	$(BIN)/python tools/build_site.py --out site

@@ -49,7 +49,8 @@ CHEAP = {
     "integrated_gradients": {"steps": 4},
 }
 #: methods that run one pass over the images that yields the logits: the top-1 comes from that pass
-TOP1_IN_PASS = {"saliency", "guided_backprop", "gradcam", "deconvnet"}
+TOP1_IN_PASS = {"saliency", "guided_backprop", "gradcam", "gradcam_plus_plus", "deconvnet",
+                "integrated_gradients", "lrp"}
 
 
 def _model_for(name, fashion, fashion_gap):

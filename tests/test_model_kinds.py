@@ -256,8 +256,8 @@ def test_guided_backprop_gates_relus_inside_the_nested_base(pairs):
     # every ReLU of this model is inside the base: ungated, guided == plain exactly
     assert np.abs(guided - plain).max() > 0.1 * np.abs(plain).max()
     # both ReLUs inside the base got their gate in the guided copy
-    from vislib._core.gradients import guided_model
-    gm = guided_model(vislib.as_course(nested).model)
+    from vislib._core.gradients import rule_model
+    gm = rule_model(vislib.as_course(nested).model, "guided")
     assert any(layer.name == "b_conv1_guided" for layer in gm.layers)
     assert any(layer.name == "b_conv2_guided" for layer in gm.layers)
 

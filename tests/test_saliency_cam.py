@@ -138,16 +138,16 @@ def test_guided_backprop_through_relu6_equals_the_hand_written_rule():
     assert not np.allclose(relu_gate, ref, rtol=1e-3, atol=1e-5)
     assert not np.allclose(vislib.saliency(course, x, 1, reduce=None), ref, rtol=1e-3, atol=1e-5)
     # guided Grad-CAM goes through the same gates
-    gg = vislib.guided_gradcam(course, x, 1, layer="add")
-    heat = vislib.gradcam(course, x, 1, layer="add")
+    gg = vislib.guided_gradcam(course, x, 1, layer="add", normalize=True)
+    heat = vislib.gradcam(course, x, 1, layer="add", normalize=True)
     np.testing.assert_allclose(gg, scale01(np.abs(ref).max(-1) * heat), atol=1e-5)
 
 
 def test_guided_model_gates_after_every_relu6_of_efficientnet_lite0(lite0):
     relus = [layer.name for layer in lite0.model.layers if isinstance(layer, keras.layers.ReLU)]
     assert len(relus) == 33 and all(lite0.model.get_layer(n).max_value == 6 for n in relus)
-    guided = _grad.guided_model(lite0.model)
-    gates = [layer for layer in guided.layers if isinstance(layer, _grad.GuidedGate)]
+    guided = _grad.rule_model(lite0.model, "guided")
+    gates = [layer for layer in guided.layers if isinstance(layer, _grad.ReluRule)]
     assert sorted(g.name for g in gates) == sorted(f"{n}_guided" for n in relus)
     for g in gates:  # each gate sits right on its ReLU6's output
         assert g._inbound_nodes[0].input_tensors[0]._keras_history.operation.name == g.name[:-len("_guided")]
@@ -162,7 +162,7 @@ def test_guided_backprop_never_touches_the_callers_model(fashion, fashion_data):
     assert len(fashion.model.layers) == n_layers
     assert all(np.array_equal(a, b) for a, b in zip(before, fashion.model.get_weights()))
     np.testing.assert_allclose(fashion.predict(x), probs, rtol=1e-6)
-    assert _grad.guided_model(fashion.model) is _grad.guided_model(fashion.model)  # built once
+    assert _grad.rule_model(fashion.model, "guided") is _grad.rule_model(fashion.model, "guided")  # built once
 
 
 def test_gradcam_shape_range_and_class_dependence(fashion, fashion_data):

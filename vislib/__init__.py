@@ -53,6 +53,9 @@ _EXPORTS = {
     "guided_backprop": "attribution.saliency", "smoothgrad": "attribution.smoothgrad",
     "cam": "attribution.cam", "gradcam": "attribution.cam", "guided_gradcam": "attribution.cam",
     "gradcam_plus_plus": "attribution.cam", "scorecam": "attribution.cam",
+    # propagation methods and their axioms (lesson 14)
+    "deconvnet": "attribution.saliency", "integrated_gradients": "attribution.integrated_gradients",
+    "lrp": "attribution.lrp", "lrp_rules": "attribution.lrp",
     "scorecam_channels": "attribution.cam", "SCORECAM_AUTO_MAPS": "attribution.cam",
     # fooling the network (lesson 09)
     "fgsm": "adversarial.attacks", "iterative_fgsm": "adversarial.attacks", "attack_success": "adversarial.attacks",

@@ -125,7 +125,13 @@ METHODS = {
     "Grad-CAM++": lambda m, x, t: vislib.gradcam_plus_plus(m, x, t, normalize=True),
     "Score-CAM": lambda m, x, t: vislib.scorecam(m, x, t, max_channels=cm.pick(clothes=None, photos=vislib.budget(128, 16), heavy=vislib.budget(32, 16)), normalize=True),
     "guided Grad-CAM": lambda m, x, t: vislib.guided_gradcam(m, x, t, normalize=True),
+    # the propagation methods of lesson 14
+    "deconvnet": lambda m, x, t: vislib.deconvnet(m, x, t),
+    "Integrated Gradients": lambda m, x, t: vislib.integrated_gradients(
+        m, x, t, steps=vislib.budget(cm.pick(clothes=64, photos=64, heavy=32), 16)),
+    "LRP (composite)": lambda m, x, t: vislib.lrp(m, x, t, rule="composite"),
 }
+PROPAGATION = ["deconvnet", "Integrated Gradients", "LRP (composite)"]   # lesson 14's; the claims below are about the others
 try:                                   # CAM needs a global-average-pooling classifier
     vislib.cam(cm, images[:1], normalize=True)
     METHODS["CAM"] = lambda m, x, t: vislib.cam(m, x, t, normalize=True)
@@ -389,7 +395,7 @@ pair = lambda a, b: float(agree[idx[a], idx[b]])   # noqa: E731
 if cm.real_imagenet:   # measured on efficientnet_lite0 (five photos, see the text above)
     cam_pairs = min(pair("Grad-CAM", "Grad-CAM++"), pair("Grad-CAM", "Score-CAM"), pair("Grad-CAM++", "Score-CAM"))
     cam_centre = min(pair(k, "centre") for k in ("Grad-CAM", "Grad-CAM++", "Score-CAM"))
-    sal = max(pair("saliency", k) for k in keys if k not in ("saliency", "random"))
+    sal = max(pair("saliency", k) for k in keys if k not in ("saliency", "random", *PROPAGATION))
     vislib.claim(cm, cam_pairs > 0.85 and cam_centre > 0.55 and sal < 0.35,
                  f"the CAM family agrees (rho >= {cam_pairs:.2f}; measured 0.94, claimed > 0.85) and follows the centre "
                  f"blob (rho >= {cam_centre:.2f}; measured 0.73, claimed > 0.55); saliency agrees with no method "
@@ -488,8 +494,9 @@ if offline and cm.weights == "trained":   # the clothes model (see the points ab
     assert last_step["Grad-CAM"] < 0.5                              # Grad-CAM passes the sanity check
     assert first_step["guided backprop"] > first_step["Grad-CAM"]   # guided backprop barely notices
     assert last_step["Score-CAM"] > 0.3                             # Score-CAM keeps part of its picture
-    best_del = min(METHODS, key=lambda k: mean[k]["deletion_auc"])
-    others = [mean[k]["deletion_auc"] for k in METHODS if k != "occlusion"]
+    classic = [k for k in METHODS if k not in PROPAGATION]
+    best_del = min(classic, key=lambda k: mean[k]["deletion_auc"])
+    others = [mean[k]["deletion_auc"] for k in classic if k != "occlusion"]
     assert best_del == "occlusion" and abs(mean["random"]["deletion_auc"] - np.median(others)) < 0.1
     assert mean["Grad-CAM"]["roi_fit"] < mean["random"]["roi_fit"]
     assert mean["centre"]["pointing_game"] >= mean["random"]["pointing_game"]

@@ -11,6 +11,13 @@ Two gradients are needed across the course:
 
 Both run in batches sized from the model (:func:`vislib._core.graph.batch_size_for`)
 and use a compiled ``tf.function`` built once per model.
+
+The input gradient takes one **backward ReLU rule** (:data:`RULES`,
+:func:`rule_model`): the ordinary gradient (saliency), the deconvnet's
+(Zeiler & Fergus 2014) or guided backpropagation's (Springenberg et al. 2015),
+one switch on a weight-sharing copy of the model instead of three copies of
+the method. :func:`vislib._core.graph.linear_part` (a layer's pre-activation with its own or
+modified weights) is shared with LRP.
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ import tensorflow as tf
 from . import checks, graph
 from .course_model import CourseModel, as_course
 
-def top1(course: CourseModel, x: np.ndarray) -> np.ndarray:
+def top1(cm: CourseModel, x: np.ndarray) -> np.ndarray:
     """Each image's top-1 class (argmax of the logits), shape (N,)."""
-    return np.argmax(course.logits(x), axis=1).astype(np.int64)
+    return np.argmax(cm.logits(x), axis=1).astype(np.int64)
 
 
 #: a target index meaning "this image's top-1 class, found in the gradient pass itself"
@@ -48,30 +55,25 @@ def resolve(model, images, target, top1_in_pass: bool = False) -> tuple[CourseMo
             class from its own logits, instead of a forward pass first.
 
     Returns:
-        ``(course, x, target_idx)``: the profile, the checked float32 NHWC
+        ``(cm, x, target_idx)``: the CourseModel, the checked float32 NHWC
         display images (a copy), and one class index per image (top-1 when
         ``target`` is None; :data:`TOP1` with ``top1_in_pass``).
 
     Raises:
         ValueError: Bad images (shape, channels, range) or bad targets.
     """
-    course = as_course(model)
-    if course.num_classes == 0:   # a headless feature extractor: say what it lacks
-        graph.score_head(course.model)
-    x = course.check(images)
+    cm = as_course(model)
+    if cm.num_classes == 0:   # a headless feature extractor: say what it lacks
+        graph.score_head(cm.model)
+    x = cm.check(images)
     if target is None and top1_in_pass:
-        return course, x, np.full(len(x), TOP1, np.int64)
-    top = top1(course, x) if target is None else None
-    idx = checks.targets(target, len(x), course.num_classes, top)
-    return course, x, idx
+        return cm, x, np.full(len(x), TOP1, np.int64)
+    top = top1(cm, x) if target is None else None
+    idx = checks.targets(target, len(x), cm.num_classes, top)
+    return cm, x, idx
 
 
-def _chunks(n: int, size: int):
-    for start in range(0, n, size):
-        yield slice(start, min(n, start + size))
-
-
-def run_batched(fn, course: CourseModel, x: np.ndarray, classes: np.ndarray,
+def run_batched(fn, cm: CourseModel, x: np.ndarray, classes: np.ndarray,
                 batch_size: int | None = None, *extra) -> tuple[np.ndarray, ...]:
     """Call a compiled ``fn(images, classes, *extra)`` batch by batch.
 
@@ -79,7 +81,7 @@ def run_batched(fn, course: CourseModel, x: np.ndarray, classes: np.ndarray,
         fn: A ``tf.function`` taking float32 images (n, H, W, C), int64
             classes (n,) and ``extra``, returning a tuple of tensors with the
             batch first.
-        course: The profile (its model size picks the default batch size).
+        cm: The CourseModel (its model size picks the default batch size).
         x: Images (N, H, W, C).
         classes: One class index per image (N,).
         batch_size: Images per call (default from the model size).
@@ -88,9 +90,9 @@ def run_batched(fn, course: CourseModel, x: np.ndarray, classes: np.ndarray,
     Returns:
         ``fn``'s outputs, each concatenated over the batches as float32.
     """
-    bs = graph.batch_size(course.model, batch_size)
+    bs = graph.batch_size(cm.model, batch_size)
     parts = []
-    for s in _chunks(len(x), bs):
+    for s in graph.batches(len(x), bs):
         out = fn(tf.convert_to_tensor(x[s], tf.float32), tf.convert_to_tensor(classes[s], tf.int64), *extra)
         parts.append([np.asarray(o, np.float32) for o in out])
     return tuple(np.concatenate(p) for p in zip(*parts))
@@ -102,35 +104,29 @@ def pick_targets(t, z):
     return tf.where(t < 0, tf.argmax(z, axis=-1, output_type=tf.int64), t)
 
 
-_top1_where_unset = pick_targets
-
-
-def _input_grad_fn(course: CourseModel, keras_model: keras.Model):
-    cache = graph.model_cache(keras_model)
-    key = ("input_grad", id(course.preprocess))
-    if key not in cache:
+def _input_grad_fn(cm: CourseModel, keras_model: keras.Model):
+    def build():
         run = graph.forward(keras_model)
-        preprocess = course.preprocess
+        preprocess = cm.preprocess
 
         @tf.function(reduce_retracing=True)
         def grad(x, t, sign):
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 _, z = run(preprocess(x))
-                score = tf.reduce_sum(tf.gather(z, _top1_where_unset(t, z), batch_dims=1)) * sign
+                score = tf.reduce_sum(tf.gather(z, pick_targets(t, z), batch_dims=1)) * sign
             return tape.gradient(score, x), z
+        return grad
+    return graph.cached(keras_model, ("input_grad", id(cm.preprocess)), build)
 
-        cache[key] = grad
-    return cache[key]
 
-
-def input_gradients(course: CourseModel, x: np.ndarray, target_idx: np.ndarray,
+def input_gradients(cm: CourseModel, x: np.ndarray, target_idx: np.ndarray,
                     batch_size: int | None = None, rule: str = "gradient",
                     sign: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """d logit[target] / d display pixel, batched.
 
     Args:
-        course: The profile (``as_course(model)``).
+        cm: The CourseModel (``as_course(model)``).
         x: Checked display images (N, H, W, C) float32.
         target_idx: One class index per image (N,); :data:`TOP1` for the
             image's top-1 class by this pass's own logits.
@@ -144,30 +140,27 @@ def input_gradients(course: CourseModel, x: np.ndarray, target_idx: np.ndarray,
     Returns:
         ``(grads, logits)``: float32 (N, H, W, C) and (N, classes).
     """
-    keras_model = rule_model(course.model, rule)
-    fn = _input_grad_fn(course, keras_model)
-    return run_batched(fn, course, x, target_idx, batch_size, tf.constant(float(sign)))
+    keras_model = rule_model(cm.model, rule)
+    fn = _input_grad_fn(cm, keras_model)
+    return run_batched(fn, cm, x, target_idx, batch_size, tf.constant(float(sign)))
 
 
-def _layer_grad_fn(course: CourseModel, layer: str):
-    cache = graph.model_cache(course.model)
-    key = ("layer_grad", layer, id(course.preprocess))
-    if key not in cache:
-        run = graph.forward(course.model, (layer,))
-        preprocess = course.preprocess
+def _layer_grad_fn(cm: CourseModel, layer: str):
+    def build():
+        run = graph.forward(cm.model, (layer,))
+        preprocess = cm.preprocess
 
         @tf.function(reduce_retracing=True)
         def grad(x, t):
             with tf.GradientTape() as tape:
                 (a,), z = run(preprocess(x))
-                score = tf.reduce_sum(tf.gather(z, _top1_where_unset(t, z), batch_dims=1))
+                score = tf.reduce_sum(tf.gather(z, pick_targets(t, z), batch_dims=1))
             return a, tape.gradient(score, a), z
+        return grad
+    return graph.cached(cm.model, ("layer_grad", layer, id(cm.preprocess)), build)
 
-        cache[key] = grad
-    return cache[key]
 
-
-def layer_gradients(course: CourseModel, x: np.ndarray, target_idx: np.ndarray, layer: str,
+def layer_gradients(cm: CourseModel, x: np.ndarray, target_idx: np.ndarray, layer: str,
                     batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Activations of ``layer`` and d logit[target] / d activations, batched.
 
@@ -177,8 +170,8 @@ def layer_gradients(course: CourseModel, x: np.ndarray, target_idx: np.ndarray, 
     Raises:
         ValueError: ``layer`` is not a layer with a spatial output.
     """
-    graph.check_layer(course.model, layer, graph.spatial_layer_names(course.model))
-    return run_batched(_layer_grad_fn(course, layer), course, x, target_idx, batch_size)
+    graph.check_layer(cm.model, layer, graph.spatial_layer_names(cm.model))
+    return run_batched(_layer_grad_fn(cm, layer), cm, x, target_idx, batch_size)
 
 
 # ---- backward ReLU rules: a weight-sharing copy with the rectifiers' backward pass replaced ----
@@ -263,51 +256,6 @@ class ReluRule(keras.layers.Layer):
         return {**super().get_config(), "rule": self.rule}
 
 
-#: the guided-backpropagation gate (the old name)
-GuidedGate = ReluRule
-
-
-class LinearPart(keras.layers.Layer):
-    """The linear part of a Dense / Conv2D / DepthwiseConv2D layer with a
-    fused activation (``activation="relu"``), calling the layer's *own*
-    kernel and bias (shared, not copied): the input of its rectifier."""
-
-    KINDS = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
-
-    def __init__(self, layer, **kwargs):
-        super().__init__(**kwargs)
-        if type(layer) not in self.KINDS:
-            raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) has a fused rectifier, which "
-                             f"vislib can split off for the types {[k.__name__ for k in self.KINDS]} only")
-        self._wrapped = [layer]   # a list: not tracked as a sub-layer (its weights stay the caller's)
-
-    def call(self, x):
-        return linear_part(self._wrapped[0], x)
-
-    def compute_output_spec(self, x):
-        return self._wrapped[0].compute_output_spec(x)
-
-
-def linear_part(layer, x, kernel=None, bias=None):
-    """``layer``'s pre-activation on ``x`` (Dense, Conv2D, DepthwiseConv2D),
-    with its own kernel and bias, or the ``kernel`` / ``bias`` given (a
-    modified copy: LRP's ``w+``, a BatchNorm folded in). ``bias=False``: none."""
-    from keras import ops
-    kernel = layer.kernel if kernel is None else kernel
-    if bias is None:
-        bias = layer.bias if getattr(layer, "use_bias", True) else None
-    if isinstance(layer, keras.layers.Dense):
-        z = ops.matmul(x, kernel)
-    elif isinstance(layer, keras.layers.DepthwiseConv2D):
-        z = ops.depthwise_conv(x, kernel, strides=layer.strides, padding=layer.padding,
-                               dilation_rate=layer.dilation_rate, data_format=layer.data_format)
-    else:
-        z = layer.convolution_op(x, kernel)
-    if bias is not None and bias is not False:
-        z = z + ops.cast(bias, z.dtype)
-    return z
-
-
 def _is_relu(layer) -> bool:
     if isinstance(layer, keras.layers.ReLU):
         return True
@@ -339,14 +287,14 @@ def rule_model(model: keras.Model, rule: str = "guided") -> keras.Model:
     * ``"deconvnet"``: every rectifier's backward pass replaced by
       ``max(dy, 0)`` (Zeiler & Fergus 2014); a rectifier fused into a
       Dense or conv layer is split into the layer's linear part
-      (:class:`LinearPart`, same weights) and the activation.
+      (:func:`vislib._core.graph.pre_activation`, same weights) and the activation.
 
     The copy shares the caller's layers and weights and is built once per
     (model, rule); the caller's model is not modified.
 
     Raises:
         ValueError: An unknown ``rule``; a rectifier fused into a layer type
-            :class:`LinearPart` cannot split (deconvnet only).
+            :func:`vislib._core.graph.pre_activation` cannot split (deconvnet only).
     """
     checks.choice(rule, RULES, "rule")
     if rule == "gradient":
@@ -367,7 +315,7 @@ def rule_model(model: keras.Model, rule: str = "guided") -> keras.Model:
         history = out._keras_history
         x_in = history.operation._inbound_nodes[history.node_index].input_tensors[0]
         if _fused(op):
-            z = LinearPart(op, name=f"{op.name}_linear")(x_in)
+            z = graph.Apply(graph.pre_activation(op), name=f"{op.name}_linear")(x_in)
             out = keras.layers.Activation(op.activation, name=f"{op.name}_activation")(z)
         else:
             z = x_in
@@ -379,6 +327,3 @@ def rule_model(model: keras.Model, rule: str = "guided") -> keras.Model:
     return clone
 
 
-def guided_model(model: keras.Model) -> keras.Model:
-    """:func:`rule_model` with the guided-backpropagation rule."""
-    return rule_model(model, "guided")

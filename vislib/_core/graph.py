@@ -404,23 +404,43 @@ class ScoreHead:
         return self.kind.startswith("binary")
 
 
-def pre_activation(layer) -> Callable:
-    """``f(h)``: what a Dense or Conv2D layer computes from its input ``h``
-    before its fused activation, with the layer's own kernel and bias (shared,
-    not copied): the class scores before a softmax, a unit before its ReLU.
-    The one place the course takes a layer's activation off."""
+#: the layers whose fused activation vislib can take off (:func:`pre_activation`)
+LINEAR_KINDS = (keras.layers.Dense, keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+
+
+def linear_part(layer, x, kernel=None, bias=None):
+    """``layer``'s pre-activation on ``x`` (Dense, Conv2D, DepthwiseConv2D),
+    with its own kernel and bias, or the ``kernel`` / ``bias`` given (a
+    modified copy: LRP's ``w+``, a BatchNorm folded in). ``bias=False``: none."""
+    kernel = layer.kernel if kernel is None else kernel
+    if bias is None:
+        bias = layer.bias if getattr(layer, "use_bias", True) else None
     if isinstance(layer, keras.layers.Dense):
-        def pre(h):
-            z = ops.matmul(h, layer.kernel)
-            return z + layer.bias if layer.bias is not None else z
-    elif isinstance(layer, keras.layers.Conv2D):
-        def pre(h):
-            z = layer.convolution_op(h, layer.kernel)
-            return z + ops.reshape(layer.bias, (1, 1, 1, -1)) if layer.use_bias else z
+        z = ops.matmul(x, kernel)
+    elif isinstance(layer, keras.layers.DepthwiseConv2D):
+        z = ops.depthwise_conv(x, kernel, strides=layer.strides, padding=layer.padding,
+                               dilation_rate=layer.dilation_rate, data_format=layer.data_format)
     else:
-        raise ValueError(f"layer {layer.name!r} is a {type(layer).__name__}; only Dense and Conv2D layers "
-                         "have a fused activation to take off")
-    return pre
+        z = layer.convolution_op(x, kernel)
+    if bias is not None and bias is not False:
+        z = z + ops.cast(bias, z.dtype)
+    return z
+
+
+def pre_activation(layer) -> Callable:
+    """``f(h)``: what a Dense, Conv2D or DepthwiseConv2D layer computes from its
+    input ``h`` before its fused activation, with the layer's own kernel and bias
+    (shared, not copied): the class scores before a softmax, a unit before its
+    ReLU. The one place the course takes a layer's activation off (class
+    scores, activation maximization, the deconvnet's ReLU rule, LRP).
+
+    Raises:
+        ValueError: Another kind of layer (named, with the supported kinds).
+    """
+    if not isinstance(layer, LINEAR_KINDS):
+        raise ValueError(f"layer {layer.name!r} is a {type(layer).__name__}; vislib can take the fused "
+                         f"activation off {[k.__name__ for k in LINEAR_KINDS]} only")
+    return lambda h: linear_part(layer, h)
 
 
 class Apply(keras.layers.Layer):

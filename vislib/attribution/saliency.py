@@ -46,8 +46,8 @@ def _reduce(grads: np.ndarray, reduce: str | None, normalize: bool = False) -> n
 def _rule_map(model, images, target, reduce, batch_size, normalize, rule: str) -> np.ndarray:
     checks.choice(reduce, REDUCTIONS, "reduce")
     checks.choice(normalize, (False, True), "normalize")
-    course, x, t = resolve(model, images, target, top1_in_pass=True)
-    grads, _ = input_gradients(course, x, t, batch_size, rule=rule)
+    cm, x, t = resolve(model, images, target, top1_in_pass=True)
+    grads, _ = input_gradients(cm, x, t, batch_size, rule=rule)
     return _reduce(grads, reduce, normalize)
 
 
