@@ -1,2 +1,3 @@
-"""Where a network looks: occlusion, gradients and their ReLU rules, SmoothGrad, the CAM family."""
-
+"""Where a network looks: occlusion, gradients and their backward ReLU rules (saliency,
+guided backprop, deconvnet), SmoothGrad, the CAM family, and the propagation methods with
+axioms (Integrated Gradients, LRP)."""
