@@ -356,6 +356,57 @@ if cm.real_imagenet:
                      f"(here {np.round(r_small, 2).tolist()})")
 
 # %% [markdown]
+# ## A classroom experiment: where do *people* look?
+#
+# The boxes above were drawn by the course's authors around the whole object. The study this
+# lesson imitates asked people instead: each drew the regions they used to recognise each
+# photo, counted on a 20 x 20 grid, and their regions were compared with the network's maps.
+# Your class can repeat it. **Students:** put your name (or a pseudonym) below, run the cell,
+# draw a box around every part you used to recognise each image and press *Submit*; your
+# answers are saved to `answers/<name>.json` next to this notebook (send the file to your
+# lecturer, or work on a shared drive).
+
+# %%
+drawer = vislib.draw_regions(images, names, student="your_name", folder="answers")
+drawer.widget
+
+# %% [markdown]
+# **Lecturers:** collect the files in one folder and run the next cell. For each image it
+# turns the answers into a *human attention map* (on each cell of the 20 x 20 grid, the share
+# of students whose regions cover it) and compares it with the occlusion map: the **pointing
+# game** (does the map's peak fall on a cell at least half the class marked?), the **IoU**
+# of the map's top 20 % cells with those cells, and **Spearman's rank correlation** over the
+# cells (`nan` where a map is constant, e.g. when everybody boxed the whole photo). Without
+# answers in the folder, it uses the course authors' boxes as one stand-in "student", and says
+# so: those numbers are about the object, not about people.
+
+# %%
+import tempfile
+from pathlib import Path
+
+answer_dir = Path("answers")
+if list(answer_dir.glob("*.json")):
+    answers = vislib.human.load_answers(answer_dir)
+    who = f"{len(answers)} students"
+else:
+    stand_in = Path(tempfile.mkdtemp())
+    vislib.human.save_answer(stand_in, "course_authors", dict(zip(names, vislib.example_boxes(cm, images))),
+                             cm.input_size)
+    answers = vislib.human.load_answers(stand_in)
+    who = "no answers yet: the course authors' boxes as a stand-in for a class"
+human_maps = vislib.human.human_attention(answers, names, cm.input_size)
+scores = vislib.human.compare(human_maps, maps)
+print(f"human attention from {who}")
+print(f"{'image':>16s} {'pointing':>9s} {'IoU':>6s} {'Spearman':>9s}")
+for n, hit, iou, rho in zip(names, scores["pointing"], scores["iou"], scores["spearman"]):
+    print(f"{n[:16]:>16s} {int(hit):>9d} {iou:>6.2f} {rho:>9.2f}")
+fig = vislib.plot_attributions(images[:4], {"people": human_maps[:4], "occlusion": maps[:4]},
+                               titles=names[:4], size=1.8)
+plt.show()
+assert human_maps.shape == maps.shape and 0 <= human_maps.min() and human_maps.max() <= 1
+assert all(0 <= v <= 1 for v in scores["iou"])
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. How many forward passes does one image need with patch `H // 4` and stride `H // 8`?
