@@ -12,14 +12,16 @@ TEST_ENV := VISLIB_MODEL=fashion_cnn VISLIB_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHON
 LESSON_PROFILES ?= fashion_cnn efficientnet_lite0
 PORT ?= 8888
 
-.PHONY: setup lab test unit lessons html bench offline-data clean help mutation solutions
+.PHONY: setup lab test unit lessons html slides bench offline-data clean help mutation solutions browser-test
 
 help:
 	@echo "make lab    - set up .venv and open the lessons in JupyterLab"
 	@echo "make test   - set up and run unit tests + every lesson under fashion_cnn and efficientnet_lite0"
-	@echo "make html   - execute every lesson (VISLIB_MODEL selects the profile) into site/"
+	@echo "make html   - the course website in site/ (Jupyter Book): every lesson executed under VISLIB_MODEL (default efficientnet_lite0; VISLIB_FAST=1 shortens loops)"
+	@echo "make slides - reveal.js slides of every lesson in slides/, offline (reveal.js and MathJax copied from npm); reuses make html's runs"
 	@echo "make bench  - run benchmarks/ and write benchmarks/RESULTS.md (BENCH_ARGS=--resume continues a killed run)"
 	@echo "make solutions - write the lecturers' solution notebooks into lessons/solutions/ (generated, not committed)"
+	@echo "make browser-test - open lesson 00 via make lab in headless Chromium, Run All, check widgets/figures/stderr (BROWSER_ARGS)"
 	@echo "make mutation - mutation score of the core methods against their tests (~40 min; MUTATION_ARGS, see tools/mutation.py)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -72,8 +74,11 @@ test: setup offline-data
 solutions: setup
 	$(BIN)/python -m tools.solutions write
 
-html: setup
+html: setup offline-data
 	$(BIN)/python tools/build_site.py --out site
+
+slides: setup offline-data
+	$(BIN)/python tools/slides.py --out slides
 
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): benchmarks/requirements.txt benchmarks/requirements-nodeps.txt $(STAMP)
@@ -91,5 +96,17 @@ MUTATION_ARGS ?= --sample 120 --seed 0
 mutation: setup offline-data
 	$(BIN)/python tools/mutation.py $(MUTATION_ARGS)
 
+# `make lab` proven in a real browser: headless Chromium (Debian's chromium + chromium-driver, apt-get as root)
+# opens lessons through JupyterLab, runs all cells, checks widgets, figures, stderr; screenshots in build/browser-test/.
+# BROWSER_ARGS: lessons (default 00_start_here; `all`) and options, e.g. BROWSER_ARGS="05_occlusion --profile efficientnet_lite0"
+BROWSER_ARGS ?=
+BROWSER_STAMP := $(VENV)/.browser-installed
+$(BROWSER_STAMP): tools/requirements-browser.txt $(STAMP)
+	@$(BIN)/python -m pip install -q -r tools/requirements-browser.txt
+	@touch $(BROWSER_STAMP)
+
+browser-test: setup offline-data $(BROWSER_STAMP)
+	$(BIN)/python tools/browser_test.py --install $(BROWSER_ARGS)
+
 clean:
-	rm -rf site .pytest_cache
+	rm -rf site slides build .pytest_cache

@@ -404,3 +404,23 @@ def test_setup_keeps_tensorflows_start_up_lines_out_of_the_first_cell():
                            timeout=300, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     if "absl" not in plain.stderr:
         pytest.skip("this TensorFlow build prints nothing at import: nothing to silence")
+
+
+def test_course_notes_are_printed_as_output_not_as_an_error_box(capsys, monkeypatch):
+    """Jupyter shows a warning as a red stderr box; Grad-CAM's empty-map warning is the method's answer.
+    After setup, vislib's CourseNote warnings are a `note:` line on stdout; other warnings are untouched."""
+    import warnings
+    from vislib._core.config import CourseNote
+    from vislib.teaching.setup import notes_as_output
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)   # restored after the test
+    notes_as_output()
+    notes_as_output()                                                    # installed once, not twice
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("gradcam: 1 of 2 maps are all zero", CourseNote)
+        with pytest.warns(UserWarning, match="something else"):
+            warnings.warn("something else", UserWarning)
+    out, err = capsys.readouterr()
+    assert out.count("note: gradcam: 1 of 2 maps are all zero") == 1
+    assert "something else" not in out and "gradcam" not in err
+    assert issubclass(CourseNote, UserWarning)   # pytest.warns(UserWarning) and filters still see it

@@ -46,9 +46,10 @@ cm = vislib.setup()  # the active model profile: VISLIB_MODEL, else vgg16 (offli
 # | 11 | class-model visualization | what image would the network like best? |
 # | 12 | evaluating explanations | which explanation method should we trust? |
 # | 13 | Clever Hans | can we catch a model that cheats? |
+# | 14 | propagation methods | deconvnet, LRP, Integrated Gradients: which axioms do they keep? |
 #
-# Take them in order the first time: 05-08 build on each other, and 12-13 judge
-# the methods of 05-08.
+# Take them in order the first time: 05-08 build on each other, 12-13 judge
+# the methods of 05-08, and 14 adds three more methods and checks their axioms.
 
 # %% [markdown]
 # ## The idea: model profiles

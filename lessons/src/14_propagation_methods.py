@@ -103,6 +103,7 @@ print("hidden pre-activations z1 =", z1, " logits z2 =", z2)
 def on_net(fn, **options):                     # a vislib method on our 4-pixel image, as 4 numbers
     return fn(tiny, x.reshape(1, 1, 4, 1), c, reduce=None, **options).reshape(4)
 
+
 # %% [markdown]
 # The three ReLU rules. The signal reaching the hidden ReLUs is $W_2[:, c]$; each rule gates
 # it, and $W_1^\top$ carries it to the pixels.
@@ -157,6 +158,7 @@ for rule, hand in hand_lrp.items():
     print(f"{rule:>9s}: by hand {np.round(hand, 3)} (sum {hand.sum():.3f})  vislib {np.round(got, 3)}")
     assert np.allclose(hand, got, atol=1e-4)
 print("the score to distribute: S_c =", round(R2, 3), "; the bias b1 keeps the rest under epsilon")
+
 
 # %% [markdown]
 # Integrated Gradients from a black baseline: the gradient at $\alpha x$ is the saliency rule

@@ -11,6 +11,10 @@ both files on every save. Without jupytext, edit the source and run ``sync``::
 A notebook "equals" its source when both have the same cells: same types, same
 text. Outputs are not compared here; ``check`` and ``tests/test_notebooks_clean.py``
 refuse them.
+
+Slides: ``sync`` writes RISE / reveal.js slide metadata into every cell, derived from the
+cell text by :func:`slide_types` (the sources keep no cell metadata), so the notebooks
+present as they are (``jupyterlab-rise``) and ``make slides`` exports static decks.
 """
 
 from __future__ import annotations
@@ -97,17 +101,50 @@ def cells(nb) -> list[tuple[str, str]]:
             for c in nb["cells"]]
 
 
+def slide_types(cell_list: list[tuple[str, str]]) -> list[str]:
+    """The reveal.js slide type of every cell, from the cells' text alone (deterministic):
+
+    - a markdown cell whose first line is a ``# `` or ``## `` heading opens a slide, one with
+      ``### `` a subslide (vertical, below the section's slide);
+    - the shared setup cell (:data:`SETUP`) is ``skip``: not on a slide (run all cells
+      before presenting);
+    - a code cell directly after a markdown cell stays on that slide (``-``): the text and
+      the code it introduces are seen together;
+    - every other cell (a code cell after code, text after code) opens a subslide, so one
+      slide rarely holds more than one output.
+    """
+    types, previous = [], None
+    for kind, text in cell_list:
+        first = text.lstrip("\n").split("\n", 1)[0]
+        if kind == "markdown" and first.startswith(("# ", "## ")):
+            slide = "slide"
+        elif kind == "markdown" and first.startswith("### "):
+            slide = "subslide"
+        elif kind == "code" and text == SETUP:
+            types.append("skip")
+            continue                                  # a skipped cell is not "previous"
+        elif kind == "code" and previous == "markdown":
+            slide = "-"
+        else:
+            slide = "subslide"
+        types.append(slide)
+        previous = kind
+    return types
+
+
 def clean_notebook(cell_list: list[tuple[str, str]]) -> nbformat.NotebookNode:
     """A notebook of ``cell_list`` without outputs. A cell's id hashes its type and text (and
     how many equal cells came before it), so an edit changes the id of the edited cell only:
-    inserting or moving a cell leaves the others' ids alone."""
+    inserting or moving a cell leaves the others' ids alone. Each cell's metadata is its slide
+    type (:func:`slide_types`) and nothing else."""
     nb = nbformat.v4.new_notebook()
     make = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell,
             "raw": nbformat.v4.new_raw_cell}
     seen: dict[tuple[str, str], int] = {}
-    for kind, text in cell_list:
+    for (kind, text), slide in zip(cell_list, slide_types(cell_list)):
         repeat = seen[kind, text] = seen.get((kind, text), -1) + 1
         cell = make[kind](text)
+        cell["metadata"] = {"slideshow": {"slide_type": slide}}
         cell["id"] = hashlib.sha1(f"{kind}:{text}".encode() + (f":{repeat}".encode() if repeat else b"")).hexdigest()[:8]
         nb.cells.append(cell)
     nb.metadata = {k: dict(v) for k, v in METADATA.items()}
@@ -142,6 +179,10 @@ def differences(name: str) -> list[str]:
                             f"notebook {lb[j] if j < len(lb) else '<end>'!r}")
         if len(problems) >= 3:
             break
+    if not problems and source_path(name).read_text() != source_text(nbformat.read(nb_path, as_version=4)):
+        # same cells, other layout (e.g. blank lines between cells): JupyterLab's jupytext then refuses
+        # to open the pair ("File Load Error": the notebook is newer and differs from its source)
+        problems.append(f"{name}: source is not in jupytext's layout (run: python -m tools.lessons import {name})")
     return problems
 
 

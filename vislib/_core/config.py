@@ -51,3 +51,11 @@ def repo_data_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "data"
+
+
+class CourseNote(UserWarning):
+    """A warning that is the method's answer, for the student to read, not an
+    error (Grad-CAM's all-zero maps, a profile falling back offline). In a
+    lesson, :func:`vislib.setup` shows it as a plain ``note:`` line in the
+    cell's output instead of Jupyter's red stderr box; elsewhere it is an
+    ordinary ``UserWarning``."""

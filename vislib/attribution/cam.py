@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from .._core import checks, graph
+from .._core.config import CourseNote
 from .._core.course_model import as_course
 from .._core.gradients import layer_gradients, resolve
 from .._core.maps import finish, resize_maps
@@ -89,7 +90,7 @@ def gradcam(model, images, target=None, layer: str | None = None, counterfactual
         warnings.warn(f"gradcam: {len(zero)} of {len(maps)} maps are all zero (images [{images_}], "
                       f"targets [{targets_}]) at layer {name!r}: sum_k a_k A^k is <= 0 at every position "
                       f"of that layer, so the ReLU keeps nothing. Try {other} or another layer (layer=...).",
-                      UserWarning, stacklevel=2)
+                      CourseNote, stacklevel=2)
     return _finish(maps, cm.input_size, normalize)
 
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import warnings
 
-from .._core.config import FAST_ENV, fast
+from .._core.config import FAST_ENV, CourseNote, fast
 
 
 @contextlib.contextmanager
@@ -42,7 +42,12 @@ _DONE = False
 
 
 def quiet() -> None:
-    """Silence TensorFlow's C++ logs, Keras' structure warnings and progress bars."""
+    """Silence TensorFlow's C++ logs and Keras' structure warnings.
+
+    Keras' interactive logging stays on: turning it off empties ``model.summary()``
+    (lesson 00 shows one), and vislib calls no Keras ``predict``/``fit`` with a
+    progress bar (its training runs use ``verbose=0`` and a tqdm bar).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", message=".*structure of `inputs` doesn't match.*")
     warnings.filterwarnings("ignore", message=".*Skipping variable loading for optimizer.*")
@@ -52,8 +57,24 @@ def quiet() -> None:
     with _native_stderr_silenced():
         import tensorflow as tf
     tf.get_logger().setLevel("ERROR")  # no retracing warnings when sliders change shapes
-    import keras
-    keras.utils.disable_interactive_logging()  # no Keras bars from tf-keras-vis' predict()
+
+
+def notes_as_output() -> None:
+    """Show :class:`~vislib._core.config.CourseNote` warnings as a ``note:`` line
+    on stdout: in Jupyter a warning is a red stderr box, which reads as an error,
+    while these are results (an empty Grad-CAM map is the method's answer).
+    Other warnings are shown as before. Installed once, by :func:`setup`."""
+    previous = warnings.showwarning
+    if getattr(previous, "_vislib_notes", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CourseNote):
+            print(f"note: {message}")
+            return
+        previous(message, category, filename, lineno, file, line)
+    show._vislib_notes = True
+    warnings.showwarning = show
 
 
 def return_freed_memory() -> bool:
@@ -95,6 +116,7 @@ def setup(model: str | None = None, seed: int = 0, weights: str | None = "imagen
         The :class:`vislib.CourseModel` of the active profile.
     """
     quiet()
+    notes_as_output()
     if os.environ.get("VISLIB_WEIGHTS", "").strip().lower() in ("none", "random"):
         weights = None
     import keras
