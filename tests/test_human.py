@@ -89,12 +89,19 @@ def test_the_drawing_widget_saves_what_was_drawn(tmp_path):
     pytest.importorskip("jupyter_bbox_widget")
     images = np.stack([np.full((40, 60, 3), v, np.uint8) for v in (10, 200, 90)])
     drawer = vislib.draw_regions(images, ["a", "b", "c"], "ana", folder=tmp_path)
+    s = drawer.scale                       # 40 px high: shown 6x larger (at least 224 px), saved in image pixels
+    assert s == 6
     first = drawer.bbox.image
-    drawer.bbox.bboxes = [{"x": 5, "y": 4, "width": 10, "height": 8, "label": "looked here"}]
+    import base64
+    import io
+
+    from PIL import Image
+    assert Image.open(io.BytesIO(base64.b64decode(first.split(",", 1)[1]))).size == (60 * s, 40 * s)
+    drawer.bbox.bboxes = [{"x": 5 * s, "y": 4 * s, "width": 10 * s, "height": 8 * s, "label": "looked here"}]
     drawer.submit()
     assert drawer.bbox.image != first and drawer.bbox.bboxes == []     # the next photo, empty
     drawer.skip()
-    drawer.bbox.bboxes = [{"x": 0, "y": 0, "width": 60, "height": 40, "label": "looked here"},
+    drawer.bbox.bboxes = [{"x": 0, "y": 0, "width": 60 * s, "height": 40 * s, "label": "looked here"},
                           {"x": 1, "y": 1, "width": 0, "height": 3, "label": "looked here"}]   # a click, no box
     drawer.submit()
     assert drawer.path is not None and "saved" in drawer.status.value

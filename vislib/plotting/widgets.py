@@ -79,6 +79,9 @@ class RegionDrawer:
     and lecturers can call them too); ``path`` is the saved file once done.
     """
 
+    #: smallest side, in screen pixels, an image is shown at for drawing
+    DRAW_SIZE = 224
+
     def __init__(self, images, names, student: str, folder, size):
         from jupyter_bbox_widget import BBoxWidget
         import ipywidgets as w
@@ -88,7 +91,10 @@ class RegionDrawer:
         self.regions: dict[str, list] = {}
         self.index = 0
         self.path = None
-        self.bbox = BBoxWidget(image=_data_url(images[0]), classes=["looked here"], hide_buttons=False)
+        # small images (28x28 clothes) are shown enlarged, pixel for pixel, so a box can be drawn;
+        # the boxes are saved in the image's own pixels
+        self.scale = max(1, -(-self.DRAW_SIZE // min(size)))
+        self.bbox = BBoxWidget(image=_data_url(images[0], self.scale), classes=["looked here"], hide_buttons=False)
         self.status = w.HTML()
         self.widget = w.VBox([self.status, self.bbox])
         self.bbox.on_submit(self.submit)
@@ -106,7 +112,7 @@ class RegionDrawer:
     def _next(self):
         self.index += 1
         if self.index < len(self.names):
-            self.bbox.image = _data_url(self.images[self.index])
+            self.bbox.image = _data_url(self.images[self.index], self.scale)
             self.bbox.bboxes = []
         else:
             self.path = self._save(self.folder, self.student, self.regions, self.size)
@@ -116,9 +122,11 @@ class RegionDrawer:
         """Keep the boxes drawn on the current photo and go to the next."""
         if self.index >= len(self.names):
             return
+        s, (h, w) = self.scale, self.size
         self.regions[self.names[self.index]] = [
-            [b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]] for b in self.bbox.bboxes
-            if b.get("width", 0) > 0 and b.get("height", 0) > 0]
+            [max(0.0, b["x"] / s), max(0.0, b["y"] / s), min(w, (b["x"] + b["width"]) / s),
+             min(h, (b["y"] + b["height"]) / s)]
+            for b in self.bbox.bboxes if b.get("width", 0) > 0 and b.get("height", 0) > 0]
         self._next()
 
     def skip(self, *_):
@@ -128,7 +136,7 @@ class RegionDrawer:
             self._next()
 
 
-def _data_url(image) -> str:
+def _data_url(image, scale: int = 1) -> str:
     import base64
     import io
 
@@ -137,6 +145,8 @@ def _data_url(image) -> str:
     arr = np.asarray(image)
     arr = np.clip(arr, 0, 255).astype("uint8")
     arr = arr[..., 0] if arr.ndim == 3 and arr.shape[-1] == 1 else arr
+    if scale > 1:
+        arr = np.repeat(np.repeat(arr, scale, axis=0), scale, axis=1)
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
