@@ -34,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from .._core import checks, graph
+from .._core.course_model import as_course
 from .._core.graph import linear_part
 from .._core.gradients import pick_targets, resolve, run_batched
 from .._core.maps import normalize_map
@@ -219,7 +220,6 @@ def lrp_rules(model, rule="epsilon") -> dict[str, str]:
         ValueError: An unknown preset, rule or layer name; ``"zb"`` on a
             layer that does not see the pixels; a layer lrp cannot handle.
     """
-    from .._core.course_model import as_course
     cm = as_course(model)
     plan = _plan(cm.model)
     names = [layer.name for layer, _ in plan.linear][::-1]   # bottom to top

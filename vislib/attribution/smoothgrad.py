@@ -17,6 +17,7 @@ from .._core import checks, graph
 from .._core.course_model import CourseModel
 from .._core.gradients import resolve
 from .._core.maps import finish
+from .saliency import saliency
 
 
 def _noise_range(cm, x: np.ndarray) -> tuple[float, float, bool]:
@@ -77,7 +78,7 @@ def smoothgrad(model, images, target=None, method: Callable | None = None, noise
                          f"{'name' if isinstance(model, str) else 'function'} {fn!r} first: call "
                          f"smoothgrad(model, images, method=vislib.{fn})")
     if method is None:
-        from .saliency import saliency as method
+        method = saliency
     if not callable(method) or isinstance(method, (CourseModel, keras.Model)):
         raise ValueError(f"method must be an explanation function such as vislib.saliency, "
                          f"vislib.guided_backprop or vislib.gradcam; got {method!r}")

@@ -96,8 +96,6 @@ def fashion_mnist() -> FashionMNIST:
     if _FASHION is not None:
         return _FASHION
     import keras
-
-    from .datasets import FASHION_CLASSES
     try:
         (x, y), (xt, yt) = keras.datasets.fashion_mnist.load_data()
     except Exception:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..evaluation.human import save_answer
+
 EXPLORERS: list["Explorer"] = []
 
 
@@ -85,7 +87,6 @@ class RegionDrawer:
     def __init__(self, images, names, student: str, folder, size):
         from jupyter_bbox_widget import BBoxWidget
         import ipywidgets as w
-        from ..evaluation.human import save_answer
         self._save = save_answer
         self.images, self.names, self.student, self.folder, self.size = images, list(names), student, folder, size
         self.regions: dict[str, list] = {}
