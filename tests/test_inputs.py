@@ -119,6 +119,7 @@ IMAGE_METHODS = {
     "scorecam": lambda m, im: vislib.scorecam(m, im, max_channels=4),
     "activations": lambda m, im: vislib.activations(m, im, m.last_conv),
     "features": lambda m, im: vislib.features(m, im),
+    "invert": lambda m, im: vislib.invert(m, im, m.last_conv, steps=1),
     "max_activating_patches": lambda m, im: vislib.max_activating_patches(m, m.last_conv, 0, im, k=2),
     "fgsm": lambda m, im: vislib.fgsm(m, im, epsilon=8.0),
     "iterative_fgsm": lambda m, im: vislib.iterative_fgsm(m, im, epsilon=8.0, steps=2),
@@ -134,7 +135,7 @@ IMAGE_METHODS = {
         vislib.saliency, m, im, layers=[metrics.weighted_layers(m)[-1]]),
 }
 #: take images but run no model on them (display and box helpers): probed elsewhere or not at all
-NOT_MODEL_CALLS = {"example_boxes", "object_boxes", "plot_attributions", "show_images", "overlay",
+NOT_MODEL_CALLS = {"random_views", "example_boxes", "object_boxes", "plot_attributions", "show_images", "overlay",
                    "baseline_image", "plot_sanity", "tile", "plot_tiles", "draw_regions"}
 
 

@@ -47,6 +47,9 @@ _EXPORTS = {
     "receptive_field": "representation.receptive_field",
     "max_activating_patches": "representation.patches",
     "activation_maximization": "representation.actmax", "class_model": "representation.actmax",
+    "random_views": "representation.optimize", "invert": "representation.inversion",
+    "tcav": "representation.tcav", "concept_activation_vector": "representation.tcav",
+    "concept_images": "data.concepts",
     # where the network looks (lessons 05-08)
     "occlusion": "attribution.occlusion", "occlusion_grid": "attribution.occlusion",
     "upsample_grid": "attribution.occlusion", "saliency": "attribution.saliency",

@@ -201,6 +201,13 @@ def choice(value, valid: Iterable, name: str):
     return value
 
 
+def flag(value, name: str) -> bool:
+    """Check that ``value`` is True or False (not 0, 1 or "yes")."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
 #: Upper bound for counts (batch sizes, steps, samples): far above anything a
 #: laptop finishes, low enough to catch a typo (1e9) before memory runs out.
 MAX_COUNT = 1_000_000

@@ -161,16 +161,25 @@ def _layer_grad_fn(cm: CourseModel, layer: str):
 
 
 def layer_gradients(cm: CourseModel, x: np.ndarray, target_idx: np.ndarray, layer: str,
-                    batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    batch_size: int | None = None,
+                    spatial: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Activations of ``layer`` and d logit[target] / d activations, batched.
 
+    Args:
+        spatial: Accept only layers with a spatial (N, h, w, k) output (the
+            CAM family); False accepts any inner layer (TCAV).
+
     Returns:
-        ``(acts, grads, logits)``: (N, h, w, k), (N, h, w, k), (N, classes) float32.
+        ``(acts, grads, logits)``: (N, h, w, k) (or the layer's own shape), the
+        same for the gradients, (N, classes) float32.
 
     Raises:
-        ValueError: ``layer`` is not a layer with a spatial output.
+        ValueError: ``layer`` is not a layer of the accepted kind.
     """
-    graph.check_layer(cm.model, layer, graph.spatial_layer_names(cm.model))
+    net = cm.model
+    valid = (graph.spatial_layer_names(net) if spatial else
+             [n for n in graph.layer_names(net)[:-1] if not isinstance(net.get_layer(n), keras.layers.InputLayer)])
+    graph.check_layer(net, layer, valid)
     return run_batched(_layer_grad_fn(cm, layer), cm, x, target_idx, batch_size)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
 from .checks import pair
 
 
@@ -49,9 +50,7 @@ def finish(maps: np.ndarray, normalize: bool = False) -> np.ndarray:
     units, so Integrated Gradients sums to the score difference and methods
     can be compared on one scale) or each scaled to [0, 1] (``normalize=True``,
     what a figure wants; :func:`normalize_map`)."""
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise ValueError(f"normalize must be True or False; got {normalize!r}")
-    return normalize_map(maps) if normalize else np.asarray(maps, dtype=np.float32)
+    return normalize_map(maps) if checks.flag(normalize, "normalize") else np.asarray(maps, dtype=np.float32)
 
 
 #: channel reductions of a per-pixel attribution (N, H, W, C) to a map (N, H, W)

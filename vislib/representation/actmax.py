@@ -29,6 +29,7 @@ from .._core import checks, graph
 from .._core.config import budget
 from .._core.course_model import CourseModel, as_course
 from .._core.seed import seeded
+from . import optimize
 
 
 class Visualization(NamedTuple):
@@ -85,30 +86,59 @@ def _blur(z: np.ndarray, sigma: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- class model by hand
-def _class_step(cm: CourseModel):
-    """A compiled gradient-ascent step on the network input, once per model."""
+def _class_step(cm: CourseModel, param: str, decorrelate: bool):
+    """A compiled gradient-ascent step, once per model and parameterization.
+
+    ``"pixel"``: the variable is the network input; a step of ``lr`` times the
+    input range along the gradient divided by its root mean square.
+    ``"fourier"``: the variable is the image's decorrelated spectrum
+    (:func:`~vislib.representation.optimize.fourier_render`), moved by Adam,
+    as in Olah et al. 2017.
+    """
     def build():
         run = graph.forward(cm.model)
+        if param == "pixel":
+            @tf.function(reduce_retracing=True)
+            def step(z, t, l2, lr, span, params):
+                with tf.GradientTape() as tape:
+                    tape.watch(z)
+                    _, logits = run(optimize.transform(z, params))   # jitter (+ scale, rotation)
+                    score = logits[0, t]
+                    penalty = l2 * tf.reduce_mean(tf.square(z / span))
+                    objective = score - penalty
+                g = tape.gradient(objective, z)
+                g = g / (tf.sqrt(tf.reduce_mean(tf.square(g))) + 1e-12)  # normalised step
+                return z + lr * span * g, score
+            return step
+
+        lo, hi = (float(v) for v in cm.pixel_range)
+        h, w = cm.input_size
+        scale = tf.constant(optimize.fourier_scale(h, w))
+
+        def render(v):
+            return cm.preprocess(lo + (hi - lo) * optimize.fourier_render(v, scale, h, w, decorrelate))
 
         @tf.function(reduce_retracing=True)
-        def step(z, t, l2, lr, span, dy, dx):
+        def step(v, m, s, k, t, l2, lr, span, params):
             with tf.GradientTape() as tape:
-                tape.watch(z)
-                shifted = tf.roll(z, shift=tf.stack([dy, dx]), axis=[1, 2])  # jitter
-                _, logits = run(shifted)
+                tape.watch(v)
+                z = render(v)
+                _, logits = run(optimize.transform(z, params))
                 score = logits[0, t]
                 penalty = l2 * tf.reduce_mean(tf.square(z / span))
                 objective = score - penalty
-            g = tape.gradient(objective, z)
-            g = g / (tf.sqrt(tf.reduce_mean(tf.square(g))) + 1e-12)  # normalised step
-            return z + lr * span * g, score
+            g = tape.gradient(objective, v)
+            v, m, s = optimize.adam(v, g, m, s, k, lr)
+            return v, m, s, render(v), score
         return step
-    return graph.cached(cm.model, "class_model_step", build)
+    return graph.cached(cm.model, ("class_model_step", param, decorrelate), build)
 
 
 def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
                 blur_every: int = 4, blur_sigma: float = 0.5, jitter: int = 1,
-                lr: float = 0.02, record_every: int | None = None, seed: int = 0) -> Visualization:
+                lr: float | None = None, record_every: int | None = None, seed: int = 0,
+                scale: float = 0.0, rotate: float = 0.0, param: str = "pixel",
+                decorrelate: bool = True) -> Visualization:
     """Class model visualisation: the image the network finds most "class c".
 
     Gradient ascent from a zero input on the pre-softmax score ``S_c`` with
@@ -121,68 +151,112 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
     Gaussian-blurred every ``blur_every`` steps (Yosinski et al. 2015), and
     clipped to the valid pixel range.
 
+    **Transformation robustness** (Olah et al. 2017): with ``scale`` and
+    ``rotate`` the image the network sees at each step is also zoomed by a
+    random factor in ``[1 - scale, 1 + scale]`` and turned by a random angle
+    in ``[-rotate, rotate]`` degrees (and shifted by up to ``jitter``
+    pixels), so the ascent only keeps what works at every offset, size and
+    angle. ``param="fourier"`` optimises the image's spectrum in a
+    decorrelated colour basis instead of its pixels, with Adam, as Olah et
+    al. (2017) and Lucid do: every frequency gets about the same step, where
+    plain pixel gradients favour high frequencies. Blur and clipping then do
+    not apply (a sigmoid keeps the pixels in range). Lucid's recipe is
+    ``class_model(cm, c, l2=0, param="fourier", jitter=8, scale=0.1,
+    rotate=10)`` on a 224-pixel input.
+
     Simonyan, Vedaldi & Zisserman. *Deep Inside Convolutional Networks:
     Visualising Image Classification Models and Saliency Maps.* ICLR
     Workshop 2014; Yosinski et al. *Understanding Neural Networks Through Deep
-    Visualization.* ICML DL Workshop 2015.
+    Visualization.* ICML DL Workshop 2015; Olah, Mordvintsev & Schubert.
+    *Feature Visualization.* Distill 2017.
 
     Args:
         model: A :class:`~vislib.CourseModel` or a ``keras.Model``.
         target: Class index.
         steps: Gradient steps (default ``vislib.budget(200, 40)``).
         l2: Weight of the L2 penalty (0 switches it off).
-        blur_every: Blur every this many steps (0 switches blurring off).
+        blur_every: Blur every this many steps (0 switches blurring off;
+            pixel parameterization only).
         blur_sigma: Standard deviation of the blur in pixels.
         jitter: Largest random shift in pixels per step (0: none).
-        lr: Step size as a fraction of the input range.
+        lr: Step size: a fraction of the input range for ``"pixel"`` (default
+            0.02), Adam's learning rate for ``"fourier"`` (default 0.05, Lucid's).
         record_every: Keep a frame every this many steps (default steps // 10).
-        seed: Seed of the jitter.
+        seed: Seed of the random transformations and of the Fourier start.
+        scale: Largest relative zoom per step, in [0, 0.5] (0: none).
+        rotate: Largest rotation per step in degrees, in [0, 180] (0: none).
+        param: ``"pixel"`` (default) or ``"fourier"``.
+        decorrelate: With ``"fourier"``: optimise colours in the decorrelated
+            basis (3-channel inputs; ignored for grey images).
 
     Returns:
         A :class:`Visualization` (image, scores, frames, frame_steps).
 
     Raises:
-        ValueError: Bad target or option values.
+        ValueError: Bad target or option values; ``"fourier"`` for a model
+            without a known pixel range.
     """
     cm = as_course(model)
     t = int(checks.targets(target, 1, cm.num_classes)[0])
     seed = checks.count(seed, "seed", low=0, high=2**32 - 1)
     steps = _steps(steps)
     every = _record_every(record_every, steps)
+    param = checks.choice(param, ["pixel", "fourier"], "param")
+    checks.flag(decorrelate, "decorrelate")
     checks.in_range(l2, 0, 1e6, "l2")
     checks.count(blur_every, "blur_every", low=0, high=100_000)
     checks.in_range(blur_sigma, 0, 100, "blur_sigma")
-    checks.count(jitter, "jitter", low=0, high=max(cm.input_size) // 2)
+    jitter, scale, rotate = optimize.check_transforms(jitter, scale, rotate, min(cm.input_size))
+    lr = (0.02 if param == "pixel" else 0.05) if lr is None else lr
     checks.in_range(lr, 1e-6, 10, "lr")
     bounds = _input_bounds(cm)
     if bounds is None:
+        if param == "fourier":
+            raise ValueError("param='fourier' needs the model's pixel range; wrap the model with "
+                             "vislib.as_course(model, pixel_range=(low, high), ...) or use param='pixel'")
         lo, hi = None, None
         span = np.ones(cm.channels, np.float32)
     else:
         lo, hi = bounds
         span = hi - lo
-    z = np.zeros((1, *cm.input_shape), np.float32)
-    if lo is not None:
-        z = np.clip(z, lo, hi)
-    step = _class_step(cm)
     rng = np.random.default_rng(seed)
+    step = _class_step(cm, param, bool(decorrelate))
     consts = [tf.constant(t, tf.int32), tf.constant(float(l2), tf.float32),
               tf.constant(float(lr), tf.float32), tf.constant(span)]
-    scores, frames, frame_steps = [], [_to_display(cm, z)], [0]
-    for s in range(steps):
-        dy, dx = (rng.integers(-jitter, jitter + 1, 2) if jitter else (0, 0))
-        z_new, score = step(tf.constant(z), *consts, tf.constant(int(dy), tf.int32), tf.constant(int(dx), tf.int32))
-        z = np.asarray(z_new)
-        scores.append(float(score))
-        if blur_every and blur_sigma > 0 and (s + 1) % blur_every == 0:
-            z = _blur(z, blur_sigma)
+    moves = optimize.draw_transforms(rng, steps, jitter, scale, rotate)
+    if param == "fourier":
+        h, w = cm.input_size
+        v = tf.constant(optimize.fourier_init(rng, h, w, cm.channels))
+        m, s_ = tf.zeros_like(v), tf.zeros_like(v)
+        z = np.asarray(cm.preprocess(lo_hi_mid(cm)))
+    else:
+        z = np.zeros((1, *cm.input_shape), np.float32)
         if lo is not None:
             z = np.clip(z, lo, hi)
+    scores, frames, frame_steps = [], [_to_display(cm, z)], [0]
+    for s in range(steps):
+        if param == "fourier":
+            v, m, s_, z, score = step(v, m, s_, tf.constant(s + 1), *consts, tf.constant(moves[s]))
+            z = np.asarray(z)
+        else:
+            z_new, score = step(tf.constant(z), *consts, tf.constant(moves[s]))
+            z = np.asarray(z_new)
+            if blur_every and blur_sigma > 0 and (s + 1) % blur_every == 0:
+                z = _blur(z, blur_sigma)
+            if lo is not None:
+                z = np.clip(z, lo, hi)
+        scores.append(float(score))
         if (s + 1) % every == 0 or s + 1 == steps:
             frames.append(_to_display(cm, z))
             frame_steps.append(s + 1)
     return Visualization(frames[-1], np.asarray(scores, np.float32), np.stack(frames),
                          np.asarray(frame_steps, np.int64))
+
+
+def lo_hi_mid(cm: CourseModel) -> np.ndarray:
+    """A mid-grey image (1, H, W, C) in display pixels: where the Fourier start (sigmoid(~0)) begins."""
+    lo, hi = cm.pixel_range
+    return np.full((1, *cm.input_shape), (lo + hi) / 2.0, np.float32)
 
 
 # ---------------------------------------------------------------- tf-keras-vis
