@@ -20,7 +20,9 @@
 #   (remove the mark; paste it elsewhere);
 # - where occlusion and Grad-CAM put their mass on a cheating model;
 # - how a per-class ROI-fit table flags the confounded class without looking at any image;
-# - which explanation methods catch this cheat, and which miss it.
+# - which explanation methods catch this cheat, and which miss it;
+# - how TCAV (concept activation vectors) tests a concept for a whole class, and what its
+#   score does and does not say.
 
 # %%
 # Setup: the same first cell in every lesson (profile, seeds, quiet logs; installs the course on Colab)
@@ -198,6 +200,69 @@ plt.tight_layout(); plt.show()
 # built like (the `fashion_cnn` profile): there occlusion had the lowest deletion AUC and
 # Grad-CAM an ROI fit below a random map's.
 #
+# ### A whole class at once: testing with concept activation vectors (TCAV)
+#
+# The audit above needed object outlines. Kim et al. (2018) ask a question about a whole
+# class without any: *does a human concept push the class score up?* Give the concept as
+# images (here: clean test images with the mark pasted on), and random images (clean test
+# images). At a layer, a linear classifier separates the two sets of activations; the
+# vector normal to its boundary, pointing to the concept, is the **concept activation
+# vector** $v_C$. For each Shirt image $x$, the directional derivative
+# $S(x) = \nabla_a h_{\text{Shirt}}(a(x)) \cdot v_C$ says whether moving the layer's
+# activations towards the concept raises the Shirt logit; the **TCAV score** is the share
+# of Shirt images with $S(x) > 0$. Since a CAV can be learned between any two sets, the
+# score is repeated against several random sets and compared, by a two-sided t-test, with
+# the scores of CAVs trained between two *random* sets. `vislib.tcav` does all of this;
+# `vislib.concept_images` draws texture concepts (stripes, dots, ...) for your own tests.
+
+# %%
+clean_model = vislib.load_model("fashion_cnn")      # the same architecture, trained without the mark
+rng = np.random.default_rng(0)
+order = rng.permutation(len(xt))
+concept_set = ch.add_mark(xt[order[:50]], mark)      # the concept: "the mark", on any garment
+random_pool = xt[order[50:450]]                      # random: clean test images
+shirt_set = xt[yt == marked][:50]                    # the class: clean Shirts
+tcav_layers = ["block1_pool", "block2_pool", "fc6"]
+tcav_runs = vislib.budget(20, 10)
+tcav_results = {(name, layer): vislib.tcav(m, shirt_set, marked, concept_set, random_pool, layer, runs=tcav_runs)
+                for name, m in (("Clever Hans", hans), ("clean", clean_model)) for layer in tcav_layers}
+fig, ax = plt.subplots(figsize=(7.5, 3))
+for k, name in enumerate(("Clever Hans", "clean")):
+    r = [tcav_results[name, layer] for layer in tcav_layers]
+    xs = np.arange(len(tcav_layers)) + (k - 0.5) * 0.36
+    ax.bar(xs, [v.score for v in r], 0.34, label=f"{name} model", color=("tab:red", "tab:blue")[k])
+    ax.errorbar(xs, [v.random_scores.mean() for v in r], yerr=[v.random_scores.std() for v in r], fmt="k_", ms=14,
+                label="random CAVs (mean ± sd)" if k == 0 else None)
+    for x, v in zip(xs, r):
+        ax.text(x, v.score + 0.03, "*" if v.significant else "n.s.", ha="center", fontsize=9)
+ax.set_xticks(range(len(tcav_layers)), tcav_layers)
+ax.set_ylim(0, 1.2); ax.axhline(0.5, color="grey", lw=0.5)
+ax.set_ylabel("TCAV score for Shirt"); ax.set_title("concept 'mark': * = significant (p < 0.05)")
+ax.legend(fontsize=8, loc="upper left", ncol=3)
+plt.show()
+for (name, layer), r in tcav_results.items():
+    print(f"{name:>12} {layer:>12}: TCAV {r.score:.2f} (random CAVs {r.random_scores.mean():.2f}), p = {r.p_value:.2g}, "
+          f"CAV accuracy {r.accuracies.mean():.2f}")
+
+hans_scores = [tcav_results["Clever Hans", layer] for layer in tcav_layers]
+clean_scores = [tcav_results["clean", layer].score for layer in tcav_layers]
+assert all(r.score >= 0.9 and r.significant for r in hans_scores)        # the planted concept, at every layer
+assert min(clean_scores) < 0.5 < max(clean_scores)                       # the clean model: no consistent push
+
+# %% [markdown]
+# For the confounded model the mark pushes Shirt up for every Shirt image at every layer
+# tested (score 1.00, p < 0.05, checked). The clean model shows why TCAV is read across
+# layers and never from one number: its scores were 0.07-0.11 at `block1_pool`, 0.93-0.96 at
+# `block2_pool` and 1.00 at `fc6` (in our runs; checked above: some below 0.5 and some
+# above), several of them "significant". A white square in the top-left corner is a real
+# direction in its activations (the CAVs separate it perfectly), and in a small network
+# almost every Shirt image's gradient has the same sign along any fixed direction, which is
+# also why the random CAVs' scores spread from 0 to 1. TCAV's score counts signs, not sizes:
+# it says the concept is *related* to the class at that layer, not that the model relies on
+# it. The causal tests above (remove the mark, paste the mark) are what prove reliance.
+# (At `block2_conv1`, 12,544 activations, the clean model's score was 0.54-0.59 and not
+# significant; the Clever Hans model's 1.00, p = 0.02.)
+#
 # ## Explore
 #
 # Move and resize the mark on clean images of the other nine classes. How small can it
@@ -307,6 +372,10 @@ vislib.check(z_shirt, 0.6745 * (F_occ[marked] - np.nanmedian(F_occ)) / np.nanmed
 #   Grad-CAM on a `Flatten` network points at it but spreads its mass too widely to be
 #   flagged. Lapuschkin et al. used layer-wise relevance propagation and clustering of the
 #   maps (SpRAy) to catch the horse tag across a whole dataset.
+# - TCAV asks about a whole class: the planted concept pushes the confounded model's Shirt
+#   score up at every layer; on the clean model the same concept's sign changes between
+#   layers. A TCAV score counts signs of directional derivatives: evidence of a relation,
+#   not of reliance.
 #
 # ## References
 #
@@ -318,3 +387,4 @@ vislib.check(z_shirt, 0.6745 * (F_occ[marked] - np.nanmedian(F_occ)) / np.nanmed
 # - M. D. Zeiler, R. Fergus. *Visualizing and Understanding Convolutional Networks.* ECCV 2014.
 # - R. R. Selvaraju et al. *Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization.* ICCV 2017.
 # - H. Xiao, K. Rasul, R. Vollgraf. *Fashion-MNIST.* 2017.
+# - B. Kim, M. Wattenberg, J. Gilmer, C. Cai, J. Wexler, F. Viegas, R. Sayres. *Interpretability Beyond Feature Attribution: Quantitative Testing with Concept Activation Vectors (TCAV).* ICML 2018.
