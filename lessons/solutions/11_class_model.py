@@ -22,4 +22,9 @@ EXERCISES = {
                  "- cm.predict(vis.frames[0].astype(np.float32))[0, target])",
         "why": "the rise of the probability, not of the logit",
     },
+    "answer_4": {
+        "solution": "max(inversions, key=lambda n: inversions[n].pixel_error.mean())",
+        "wrong": "min(inversions, key=lambda n: inversions[n].pixel_error.mean())",
+        "why": "the smallest pixel error: the layer that kept the most of the photo, not the least",
+    },
 }

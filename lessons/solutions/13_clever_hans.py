@@ -33,4 +33,9 @@ EXERCISES = {
         ]),
         "why": "the ordinary z-score (mean and standard deviation), which the outlier itself inflates",
     },
+    "lowest_layer": {
+        "solution": 'min(tcav_layers, key=lambda layer: tcav_results["clean", layer].score)',
+        "wrong": 'max(tcav_layers, key=lambda layer: tcav_results["clean", layer].score)',
+        "why": "the layer with the highest score, where the mark pushes Shirt up the most",
+    },
 }

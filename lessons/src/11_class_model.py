@@ -484,16 +484,22 @@ if cm.real_imagenet:
 #    which classes look alike to the network?
 # 3. How much did the target logit rise between the first and the last frame of `vis`
 #    (use `cm.logits` on both frames)?
+# 4. Which of the inverted layers (`inversions`, a dict from layer name to result) lost the
+#    most of the photo's pixels? Set `answer_4` to its name, by the mean `pixel_error`.
 
 # %%
 answer_1 = None     # "logit" or "softmax"
 answer_2 = None     # a class index
 answer_3 = None     # a number
+answer_4 = None     # a layer name
 
 vislib.check(answer_1, "softmax", hint="p_c = exp(S_c) / sum_k exp(S_k): what happens when S_k falls?", name="1. score")
 vislib.check(answer_2, int(np.argsort(end)[-2]), hint="rank the class model's logits from high to low and take the second",
              name="2. runner-up")
 vislib.check(answer_3, float(end[target] - start[target]), tol=1e-2, hint="the target's logit on the last frame minus on the first (logits, not probabilities)", name="3. rise")
+vislib.check(answer_4, max(inversions, key=lambda name: inversions[name].pixel_error.mean()),
+             hint="pixel_error: how far the reconstruction's pixels are from the photo's (feature_error is about the activations)",
+             name="4. most pixels lost")
 
 # %% [markdown]
 # ## Summary

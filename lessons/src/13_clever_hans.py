@@ -341,12 +341,15 @@ print(f"Shirt: accuracy {rep.with_mark[marked]:.2f} -> {rep.without_mark[marked]
 #    the Shirt's occlusion ROI fit from `fits["occlusion"].object_fit` and set `z_shirt`.
 #    Then compute the ordinary z-score (mean and standard deviation instead of median and
 #    MAD): why is it so much closer to zero?
+# 5. In `tcav_results`, at which layer is the *clean* model's TCAV score for the mark the
+#    lowest? Set `lowest_layer` to its name. Is the mark pushing its Shirt score up or down there?
 
 # %%
 flagged_class = None    # your answer
 corner_rate = None      # your answer
 clean_shirt_acc = None  # your answer
 z_shirt = None          # your answer
+lowest_layer = None     # your answer
 
 vislib.check(flagged_class, classes[flags["occlusion"][0]], hint="the red bar", name="1. flagged class")
 corner = ch.add_mark(xt[others], ch.Mark(position="bottom-right"))
@@ -358,7 +361,10 @@ vislib.check(clean_shirt_acc, float(rep.without_mark[marked]), tol=1e-3,
 F_occ = fits["occlusion"].object_fit
 vislib.check(z_shirt, 0.6745 * (F_occ[marked] - np.nanmedian(F_occ)) / np.nanmedian(np.abs(F_occ - np.nanmedian(F_occ))),
              tol=1e-3, hint="the distance from the median, in units of the median absolute deviation, times 0.6745",
-             name="4. modified z-score");
+             name="4. modified z-score")
+vislib.check(lowest_layer, min(tcav_layers, key=lambda layer: tcav_results["clean", layer].score),
+             hint='tcav_results[("clean", layer)].score for each layer in tcav_layers; the Clever Hans model is the other key',
+             name="5. lowest clean TCAV");
 
 # %% [markdown]
 # ## Summary
