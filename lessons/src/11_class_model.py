@@ -303,7 +303,7 @@ assert np.all(inversions[first_layer].pixel_error < inversions[last_layer].pixel
 # the photo back almost exactly (activations within 8 % of the photo's, pixels within 2 %
 # of the range); a third of the way in, eyes, nose and whiskers come back at their places
 # but in false colours, with texture all over (pixel error 0.16); at the pooled features
-# (`avg_pool`, 1280 numbers) only eye-like blobs and fur texture remain, scattered, and
+# (`avg_pool`, 1280 numbers) fur-like texture remains, with faint eye-like blobs, and
 # the pixel error is 0.22, although those 1280 numbers match within 39 %, three times
 # closer than the noise's. The offline model shows the same order (checked above on both:
 # every layer's activations matched better than the start's; the first layer's pixels

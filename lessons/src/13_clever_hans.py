@@ -238,7 +238,7 @@ for k, name in enumerate(("Clever Hans", "clean")):
 ax.set_xticks(range(len(tcav_layers)), tcav_layers)
 ax.set_ylim(0, 1.2); ax.axhline(0.5, color="grey", lw=0.5)
 ax.set_ylabel("TCAV score for Shirt"); ax.set_title("concept 'mark': * = significant (p < 0.05)")
-ax.legend(fontsize=8, loc="upper left", ncol=3)
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
 plt.show()
 for (name, layer), r in tcav_results.items():
     print(f"{name:>12} {layer:>12}: TCAV {r.score:.2f} (random CAVs {r.random_scores.mean():.2f}), p = {r.p_value:.2g}, "
@@ -252,7 +252,7 @@ assert min(clean_scores) < 0.5 < max(clean_scores)                       # the c
 # %% [markdown]
 # For the confounded model the mark pushes Shirt up for every Shirt image at every layer
 # tested (score 1.00, p < 0.05, checked). The clean model shows why TCAV is read across
-# layers and never from one number: its scores were 0.07-0.11 at `block1_pool`, 0.93-0.96 at
+# layers and never from one number: its scores were 0.07-0.11 at `block1_pool`, 0.93-0.98 at
 # `block2_pool` and 1.00 at `fc6` (in our runs; checked above: some below 0.5 and some
 # above), several of them "significant". A white square in the top-left corner is a real
 # direction in its activations (the CAVs separate it perfectly), and in a small network

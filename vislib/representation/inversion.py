@@ -109,8 +109,8 @@ def invert(model, images, layer: str, steps: int | None = None, lr: float = 0.05
     normalised by the target's energy, the alpha-norm that keeps pixels in
     range, the total variation that suppresses the high-frequency noise
     gradient descent creates), with Adam from uniform noise of +-0.1 around
-    grey, the image shifted by up to ``jitter`` pixels at each step
-    (Mahendran & Vedaldi 2016) and clipped to the pixel range.
+    grey, optionally shifted by up to ``jitter`` pixels at each step
+    (Mahendran & Vedaldi 2016), and clipped to the pixel range.
 
     Mahendran & Vedaldi. *Understanding Deep Image Representations by
     Inverting Them.* CVPR 2015.
@@ -130,8 +130,11 @@ def invert(model, images, layer: str, steps: int | None = None, lr: float = 0.05
             side / 224, i.e. 1.0 at 224 px and 0.125 at 28 px: neighbouring
             pixels of a small image differ more, so the same weight would
             blur it).
-        jitter: Largest random shift per step in pixels (default: 1 per 56
-            pixels of the input, 4 at 224, 0 at 28).
+        jitter: Largest random shift per step in pixels (default 0, as in
+            the 2015 paper; the 2016 version jitters). The error is measured
+            on the unshifted image, and deep features are not shift-invariant
+            enough for that: on EfficientNet-Lite0's pooled features 100 steps
+            reach a relative error of 0.26 without jitter and 0.86 with 4 px.
         record_every: Keep a frame every this many steps (default steps // 10).
         seed: Seed of the start image and of the jitter.
 
@@ -158,7 +161,7 @@ def invert(model, images, layer: str, steps: int | None = None, lr: float = 0.05
     checks.in_range(beta, 1, 4, "beta")
     size = min(cm.input_size)
     lambda_tv = size / 224 if lambda_tv is None else checks.in_range(lambda_tv, 0, 1e6, "lambda_tv")
-    jitter = size // 56 if jitter is None else jitter
+    jitter = 0 if jitter is None else jitter
     jitter, _, _ = optimize.check_transforms(jitter, 0.0, 0.0, size)
 
     center, half = (lo + hi) / 2.0, (hi - lo) / 2.0
