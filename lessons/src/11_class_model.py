@@ -235,10 +235,10 @@ plt.tight_layout()
 plt.show()
 print("share of random views kept:", {k: round(v, 2) for k, v in kept_share.items()})
 
-assert kept_share["transformations + Fourier"] >= 0.75                      # every profile
-if cm.pick(clothes=False, photos=True):           # the ImageNet profiles
-    vislib.claim(cm, kept_share["plain ascent"] <= 0.5 and kept_share["transformations + Fourier"]
-                 >= kept_share["plain ascent"] + 0.5,
+if cm.weights == "trained":                  # the offline model: the regularized one keeps its class
+    assert kept_share["transformations + Fourier"] >= 0.75
+if cm.real_imagenet:
+    vislib.claim(cm, kept_share["plain ascent"] <= 0.5 and kept_share["transformations + Fourier"] >= 0.75,
                  f"plain ascent keeps its class on {kept_share['plain ascent']:.2f} of the views, the regularized "
                  f"class model on {kept_share['transformations + Fourier']:.2f} (measured on efficientnet_lite0: "
                  "0.00 vs 1.00 after 50 steps, 0.19 vs 1.00 after 200)")
@@ -273,9 +273,12 @@ if cm.pick(clothes=False, photos=True):           # the ImageNet profiles
 
 # %%
 convs = cm.conv_layers
-inv_layers = list(dict.fromkeys([convs[0], convs[len(convs) // 3], convs[2 * len(convs) // 3], cm.feature_layer]))
+inv_layers = list(dict.fromkeys(cm.pick(clothes=[convs[0], convs[-1], cm.feature_layer],
+                                        photos=[convs[0], convs[len(convs) // 3], convs[2 * len(convs) // 3], cm.feature_layer],
+                                        heavy=[convs[0], convs[len(convs) // 2], cm.feature_layer])))
 inv_images = ex_images[:cm.pick(clothes=2, photos=1)]
-inv_steps = cm.pick(clothes=vislib.budget(300, 150), photos=vislib.budget(200, 60), heavy=vislib.budget(40, 15))
+# a step is one forward and backward pass to the layer: ~0.1 s on EfficientNet-Lite0, ~1 s on VGG16
+inv_steps = cm.pick(clothes=vislib.budget(300, 150), photos=vislib.budget(80, 60), heavy=vislib.budget(30, 10))
 inversions = {layer: vislib.invert(cm, inv_images, layer, steps=inv_steps) for layer in inv_layers}
 fig, axes = plt.subplots(len(inv_images), len(inv_layers) + 1, figsize=(2.6 * (len(inv_layers) + 1), 2.8 * len(inv_images)),
                          squeeze=False)
@@ -294,9 +297,17 @@ for layer, r in inversions.items():
           f"pixel error {r.pixel_error.mean():.3f}")
 
 first_layer, last_layer = inv_layers[0], inv_layers[-1]
-for layer, r in inversions.items():                    # every reconstruction matches far better than noise
-    assert np.all(r.feature_error < 0.7 * r.start_error), layer
-assert np.all(inversions[first_layer].pixel_error < inversions[last_layer].pixel_error)   # deeper keeps fewer pixels
+matched = all(np.all(r.feature_error < 0.7 * r.start_error) for r in inversions.values())
+deeper_worse = bool(np.all(inversions[first_layer].pixel_error < inversions[last_layer].pixel_error))
+if cm.weights == "trained":
+    assert matched and deeper_worse
+if cm.real_imagenet:
+    vislib.claim(cm, matched, "every layer's reconstruction matches its activations better than the noise start: "
+                 + ", ".join(f"{k} {r.feature_error.mean():.2f} vs {r.start_error.mean():.2f}" for k, r in inversions.items())
+                 + " (measured on efficientnet_lite0, 60 steps: 0.08 vs 1.01 at the first layer, 0.39 vs 1.21 at avg_pool)")
+    vislib.claim(cm, deeper_worse, f"the first layer keeps more of the pixels than the last: pixel error "
+                 f"{inversions[first_layer].pixel_error.mean():.3f} vs {inversions[last_layer].pixel_error.mean():.3f} "
+                 "(measured: 0.018 vs 0.223)")
 
 # %% [markdown]
 # On EfficientNet-Lite0 (the cat, 60 steps, the CI budget) the first conv layer gives

@@ -705,7 +705,7 @@ def batch_size_for(model: keras.Model, budget_mb: float | None = None, kind: str
 _linear: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = model_registry()
 
 
-def linear_model(model: keras.Model, layer: str | None = None) -> keras.Model:
+def linear_model(model: keras.Model) -> keras.Model:
     """A model with the same input and layers as ``model`` whose output is the
     pre-softmax score (what tf-keras-vis' ``ReplaceToLinear`` makes, without
     cloning or modifying anything).
@@ -715,32 +715,15 @@ def linear_model(model: keras.Model, layer: str | None = None) -> keras.Model:
 
     Args:
         model: A functional model.
-        layer: A layer tf-keras-vis will read with ``layer.output``; when that
-            tensor is not in ``model``'s own graph (a layer of a nested base,
-            shared with the caller's model, see :func:`flatten`),
-            the graph is rebuilt with an identity named :func:`probe_name`
-            after it, whose output is.
     """
     per_model = _linear.setdefault(model, {}) if _weakable(model) else {}
-    probe = layer is not None and _own_node(model, model.get_layer(layer)) is not \
-        model.get_layer(layer)._inbound_nodes[0]
-    key = layer if probe else None
-    if key in per_model:
-        return per_model[key]
-    net = model
-    if probe:
-        def mark(op, out):
-            return keras.layers.Identity(name=probe_name(layer))(out) if op is model.get_layer(layer) else out
-        net = rebuild(model, tuple(model.inputs[0].shape[1:]), wrap=mark)
-    head = score_head(net)
+    if None in per_model:
+        return per_model[None]
+    head = score_head(model)
     out = head.feed if head.fn is None else Apply(head.fn, name=f"{model.name}_scores")(head.feed)
-    linear = keras.Model(net.inputs, out, name=f"{model.name}_linear")
-    per_model[key] = linear
+    linear = keras.Model(model.inputs, out, name=f"{model.name}_linear")
+    per_model[None] = linear
     return linear
-
-
-def probe_name(layer: str) -> str:
-    return f"{layer}_vislib_probe"
 
 
 def _weakable(model) -> bool:

@@ -67,10 +67,32 @@ def reduce_channels(values: np.ndarray, reduce: str | None) -> np.ndarray:
     """
     if reduce not in REDUCTIONS:
         raise ValueError(f"unknown reduce {reduce!r}; valid choices: {list(REDUCTIONS)}")
-    v = np.asarray(values, dtype=np.float32)
+    v = np.asarray(values)
     if reduce is None:
-        return v
-    if reduce == "sum":
-        return v.sum(axis=-1, dtype=np.float32)
+        return v.astype(np.float32)
+    if reduce == "sum":   # in the values' own precision (Integrated Gradients sums in float64)
+        return v.sum(axis=-1).astype(np.float32)
     mag = np.abs(v)
     return (mag.max(axis=-1) if reduce == "max" else mag.mean(axis=-1)).astype(np.float32)
+
+
+def check_reduce(reduce, normalize, valid=REDUCTIONS) -> None:
+    """Check a per-pixel method's ``reduce`` and ``normalize`` options before
+    it computes anything: ``reduce`` one of ``valid``, ``normalize`` True or
+    False, and no ``normalize=True`` with ``reduce=None`` (the result is then
+    (N, H, W, C) signed values, not maps to scale)."""
+    checks.choice(reduce, valid, "reduce")
+    checks.flag(normalize, "normalize")
+    if normalize and reduce is None:
+        wanted = " or ".join(repr(r) for r in valid if r is not None)
+        raise ValueError("normalize=True scales (N, H, W) maps; with reduce=None the result is (N, H, W, C) "
+                         f"signed values: pass reduce={wanted}, or normalize=False")
+
+
+def finish_channels(values: np.ndarray, reduce, normalize: bool = False) -> np.ndarray:
+    """The last step of the per-pixel methods (saliency and its ReLU rules,
+    Integrated Gradients, LRP): (N, H, W, C) per-channel values reduced over
+    channels (:func:`reduce_channels`) and finished (:func:`finish`), or
+    returned as they are, float32, with ``reduce=None``."""
+    out = reduce_channels(values, reduce)
+    return out if reduce is None else finish(out, normalize)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._core import baselines, checks, graph
 from .._core.gradients import TOP1, input_gradients, resolve
-from .._core.maps import normalize_map
+from .._core.maps import check_reduce, finish_channels
 
 #: named baselines: black (the paper's choice for images), a blurred copy of
 #: the image (Sturmfels et al. 2020), uniform noise in the pixel range
@@ -162,16 +162,9 @@ def integrated_gradients(model, images, target=None, *, baseline="black", steps:
         ValueError: Bad images, targets, ``baseline``, ``steps``,
             ``integration``, ``reduce`` or ``normalize``.
     """
-    checks.choice(reduce, REDUCTIONS, "reduce")
-    checks.choice(normalize, (False, True), "normalize")
-    if normalize and reduce is None:
-        raise ValueError("normalize=True scales (N, H, W) maps; pass reduce='sum' or normalize=False")
+    check_reduce(reduce, normalize, REDUCTIONS)
     _, x, x0, acc, _, _ = _path_gradients(model, images, target, baseline, steps, integration, seed, batch_size)
-    attr = (x - x0).astype(np.float64) * acc
-    if reduce is None:
-        return attr.astype(np.float32)
-    out = attr.sum(axis=-1).astype(np.float32)
-    return normalize_map(out) if normalize else out
+    return finish_channels((x - x0).astype(np.float64) * acc, reduce, normalize)
 
 
 def ig_completeness(model, images, target=None, *, baseline="black", steps: int = 64,

@@ -37,7 +37,7 @@ from .._core import checks, graph
 from .._core.course_model import as_course
 from .._core.graph import linear_part
 from .._core.gradients import pick_targets, resolve, run_batched
-from .._core.maps import normalize_map
+from .._core.maps import check_reduce, finish_channels
 
 #: rules for one linear layer (Dense, Conv2D, DepthwiseConv2D)
 LAYER_RULES = ("epsilon", "zplus", "zb")
@@ -450,19 +450,13 @@ def lrp(model, images, target=None, *, rule="epsilon", epsilon: float = 1e-6,
             ``normalize``; a layer type lrp cannot handle (naming it and the
             supported types); ``"zb"`` on a model without pixel bounds.
     """
-    checks.choice(reduce, REDUCTIONS, "reduce")
-    checks.choice(normalize, (False, True), "normalize")
-    if normalize and reduce is None:
-        raise ValueError("normalize=True scales (N, H, W) maps; pass reduce='sum' or normalize=False")
+    check_reduce(reduce, normalize, REDUCTIONS)
     checks.in_range(epsilon, 0.0, 1e6, "epsilon")
     cm, x, t = resolve(model, images, target, top1_in_pass=True)
     rules = lrp_rules(cm, rule)
     fn = _lrp_fn(cm, rules)
     rel, _ = run_batched(fn, cm, x, t, batch_size, tf.constant(float(epsilon), tf.float32))
-    if reduce is None:
-        return rel.astype(np.float32)
-    out = rel.sum(axis=-1).astype(np.float32)
-    return normalize_map(out) if normalize else out
+    return finish_channels(rel, reduce, normalize)
 
 
 __all__ = ["lrp", "lrp_rules"]

@@ -24,31 +24,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core import checks
 from .._core.gradients import input_gradients, resolve
-from .._core.maps import normalize_map
+from .._core.maps import check_reduce, finish_channels
 
 REDUCTIONS = ("max", "mean", None)
 
 
-def _reduce(grads: np.ndarray, reduce: str | None, normalize: bool = False) -> np.ndarray:
-    checks.choice(reduce, REDUCTIONS, "reduce")
-    if reduce is None:
-        if normalize:
-            raise ValueError("normalize=True scales (N, H, W) maps; with reduce=None the result is "
-                             "(N, H, W, C) signed gradients: pass reduce='max' or 'mean', or normalize=False")
-        return grads.astype(np.float32)
-    mag = np.abs(grads)
-    out = mag.max(axis=-1) if reduce == "max" else mag.mean(axis=-1)
-    return normalize_map(out) if normalize else out.astype(np.float32)
-
-
 def _rule_map(model, images, target, reduce, batch_size, normalize, rule: str) -> np.ndarray:
-    checks.choice(reduce, REDUCTIONS, "reduce")
-    checks.choice(normalize, (False, True), "normalize")
+    check_reduce(reduce, normalize, REDUCTIONS)
     cm, x, t = resolve(model, images, target, top1_in_pass=True)
     grads, _ = input_gradients(cm, x, t, batch_size, rule=rule)
-    return _reduce(grads, reduce, normalize)
+    return finish_channels(grads, reduce, normalize)
 
 
 def saliency(model, images, target=None, reduce: str | None = "max",
