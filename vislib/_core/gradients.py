@@ -177,9 +177,7 @@ def layer_gradients(cm: CourseModel, x: np.ndarray, target_idx: np.ndarray, laye
         ValueError: ``layer`` is not a layer of the accepted kind.
     """
     net = cm.model
-    valid = (graph.spatial_layer_names(net) if spatial else
-             [n for n in graph.layer_names(net)[:-1] if not isinstance(net.get_layer(n), keras.layers.InputLayer)])
-    graph.check_layer(net, layer, valid)
+    graph.check_layer(net, layer, graph.spatial_layer_names(net) if spatial else graph.inner_layer_names(net))
     return run_batched(_layer_grad_fn(cm, layer), cm, x, target_idx, batch_size)
 
 

@@ -336,6 +336,12 @@ def layer_names(model: keras.Model) -> list[str]:
     return [layer.name for layer in model.layers]
 
 
+def inner_layer_names(model: keras.Model) -> list[str]:
+    """Every layer between the input and the output layer: what a method that
+    reads a layer's activations (inversion, TCAV) can be pointed at."""
+    return [n for n in layer_names(model)[:-1] if not isinstance(model.get_layer(n), keras.layers.InputLayer)]
+
+
 def conv_layer_names(model: keras.Model) -> list[str]:
     """Names of the layers whose output is a 4-D feature map with learned
     spatial kernels (Conv2D, DepthwiseConv2D, SeparableConv2D), in order."""

@@ -7,7 +7,9 @@ with regularizers that keep the image natural-looking.
 * :func:`class_model`: Simonyan, Vedaldi & Zisserman 2014 (class model
   visualisation, ``argmax_I S_c(I) - lambda ||I||^2`` on the pre-softmax score),
   with the jitter and blur regularizers of Yosinski et al. 2015, written by
-  hand with ``tf.GradientTape``.
+  hand with ``tf.GradientTape``; optionally with the transformation
+  robustness and decorrelated Fourier parameterization of Olah et al. 2017
+  (:mod:`vislib.representation.optimize`).
 * :func:`activation_maximization`: the same idea through tf-keras-vis'
   ``ActivationMaximization`` (Erhan et al. 2009), for any layer and unit,
   with total variation and norm regularizers and jitter / rotation.
@@ -228,7 +230,7 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
         h, w = cm.input_size
         v = tf.constant(optimize.fourier_init(rng, h, w, cm.channels))
         m, s_ = tf.zeros_like(v), tf.zeros_like(v)
-        z = np.asarray(cm.preprocess(lo_hi_mid(cm)))
+        z = np.asarray(cm.preprocess(_mid_grey(cm)))
     else:
         z = np.zeros((1, *cm.input_shape), np.float32)
         if lo is not None:
@@ -253,7 +255,7 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
                          np.asarray(frame_steps, np.int64))
 
 
-def lo_hi_mid(cm: CourseModel) -> np.ndarray:
+def _mid_grey(cm: CourseModel) -> np.ndarray:
     """A mid-grey image (1, H, W, C) in display pixels: where the Fourier start (sigmoid(~0)) begins."""
     lo, hi = cm.pixel_range
     return np.full((1, *cm.input_shape), (lo + hi) / 2.0, np.float32)

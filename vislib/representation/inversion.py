@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -56,12 +55,6 @@ class Inversion(NamedTuple):
     losses: np.ndarray
     frames: np.ndarray
     frame_steps: np.ndarray
-
-
-def _layers(cm: CourseModel) -> list[str]:
-    net = cm.model
-    return [n for n in graph.layer_names(net)
-            if not isinstance(net.get_layer(n), keras.layers.InputLayer) and n != net.layers[-1].name]
 
 
 def _step(cm: CourseModel, layer: str, alpha: float, beta: float):
@@ -150,7 +143,7 @@ def invert(model, images, layer: str, steps: int | None = None, lr: float = 0.05
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError("invert needs the model's pixel range; wrap the model with "
                          "vislib.as_course(model, pixel_range=(low, high), ...)")
-    graph.check_layer(cm.model, layer, _layers(cm))
+    graph.check_layer(cm.model, layer, graph.inner_layer_names(cm.model))
     x0 = cm.check(images)
     steps = checks.count(budget(200, 50) if steps is None else steps, "steps", high=100_000)
     every = max(1, steps // 10) if record_every is None else checks.count(record_every, "record_every", high=100_000)

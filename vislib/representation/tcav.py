@@ -29,7 +29,6 @@ from __future__ import annotations
 import warnings
 from typing import NamedTuple
 
-import keras
 import numpy as np
 
 from .._core import checks, graph
@@ -60,10 +59,6 @@ class TCAVResult(NamedTuple):
 
 def _flat(a: np.ndarray) -> np.ndarray:
     return a.reshape(len(a), -1).astype(np.float32)
-
-
-def _inner_layers(net: keras.Model) -> list[str]:
-    return [n for n in graph.layer_names(net)[:-1] if not isinstance(net.get_layer(n), keras.layers.InputLayer)]
 
 
 def _fit(pos: np.ndarray, neg: np.ndarray, seed: int) -> CAV:
@@ -103,7 +98,7 @@ def concept_activation_vector(model, concept_images, random_images, layer: str,
         ValueError: Unknown layer, bad images, fewer than 4 images in a set.
     """
     cm = as_course(model)
-    graph.check_layer(cm.model, layer, _inner_layers(cm.model))
+    graph.check_layer(cm.model, layer, graph.inner_layer_names(cm.model))
     c, r = cm.check(concept_images, "concept_images"), cm.check(random_images, "random_images")
     for name, a in (("concept_images", c), ("random_images", r)):
         if len(a) < 4:
@@ -150,7 +145,7 @@ def tcav(model, class_images, target: int, concept_images, random_images, layer:
     """
     from scipy.stats import ttest_ind
     cm = as_course(model)
-    graph.check_layer(cm.model, layer, _inner_layers(cm.model))
+    graph.check_layer(cm.model, layer, graph.inner_layer_names(cm.model))
     t = int(checks.targets(target, 1, cm.num_classes)[0])
     xc = cm.check(class_images, "class_images")
     xk = cm.check(concept_images, "concept_images")
