@@ -234,9 +234,10 @@ for k, name in enumerate(("Clever Hans", "clean")):
     ax.errorbar(xs, [v.random_scores.mean() for v in r], yerr=[v.random_scores.std() for v in r], fmt="k_", ms=14,
                 label="random CAVs (mean ± sd)" if k == 0 else None)
     for x, v in zip(xs, r):
-        ax.text(x, v.score + 0.03, "*" if v.significant else "n.s.", ha="center", fontsize=9)
+        top = max(v.score, v.random_scores.mean() + v.random_scores.std())   # above the bar and the error bar
+        ax.text(x, top + 0.03, "*" if v.significant else "n.s.", ha="center", fontsize=9)
 ax.set_xticks(range(len(tcav_layers)), tcav_layers)
-ax.set_ylim(0, 1.2); ax.axhline(0.5, color="grey", lw=0.5)
+ax.set_ylim(0, 1.4); ax.axhline(0.5, color="grey", lw=0.5)
 ax.set_ylabel("TCAV score for Shirt"); ax.set_title("concept 'mark': * = significant (p < 0.05)")
 ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
 plt.show()
