@@ -1,9 +1,11 @@
 """Every exercise can be solved, and refuses a plausible wrong answer (issue 22).
 
-Each lesson with exercises runs once in a kernel with the reference solutions of
-``lessons/solutions/NN_topic.py`` in place of the student's ``name = None`` lines: every
-``vislib.check`` must return True. Then only its exercise cells run again, in the same
-kernel, with the wrong answers: every check must return False. The kernel runs are
+Each lesson runs once in a kernel, every exercise cell three times in place: as committed,
+with the student's ``name = None`` blanks (every ``vislib.check`` must return None, "not
+answered"), with the reference solutions of ``lessons/solutions/NN_topic.py`` (every check
+must return True) and with the wrong answers (every check must return False). Since every
+cell of the committed notebook runs, this is also the lesson run under this profile
+(``make test`` runs nbval only under the other profiles). The kernel runs are
 cheap only on the offline model, so they run under ``VISLIB_MODEL=fashion_cnn
 VISLIB_FAST=1`` only (``make test`` sets both; about 3.5 min for all lessons on 2 cores);
 the other tests here need no kernel: every blank has a solution and a wrong answer, and no
@@ -27,6 +29,16 @@ CHEAP = os.environ.get("VISLIB_MODEL") == "fashion_cnn" and os.environ.get("VISL
 
 def test_every_lesson_has_exercises():
     assert set(WITH_EXERCISES) == set(lessons.lesson_names())
+
+
+@pytest.mark.parametrize("name", WITH_EXERCISES)
+def test_exercises_come_last(name):
+    # the solutions run executes the exercise cells with their blanks first: it runs the notebook
+    # exactly as committed only if no other code cell follows (and so could see a solution's value)
+    nb = nbformat.read(lessons.notebook_path(name), as_version=4)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    ex = solutions.exercise_cells(nb)
+    assert code[-len(ex):] == ex, f"{name}: code cells after an exercise cell"
 
 
 @pytest.mark.parametrize("name", WITH_EXERCISES)
@@ -54,12 +66,14 @@ def test_fill_puts_code_where_the_blanks_were():
 
 def test_a_wrong_answer_that_passes_or_a_refused_solution_is_reported():
     r = solutions.Run("99_toy", exercises=[("a", "1. a"), ("b", "2. b")],
-                      solution=[True, None], wrong=[False, True])
+                      solution=[True, None], wrong=[False, True], blank=[None, False])
     failures = r.failures()
     assert any("'2. b': the reference solution of 'b' is refused (check returned None)" in f for f in failures)
     assert any("'2. b': the wrong answer of 'b' is accepted" in f for f in failures)
+    assert any("'2. b': the unanswered blank 'b' gives False" in f for f in failures)
     assert not any("'1. a'" in f for f in failures)
-    assert "the solution run recorded 0" in solutions.Run("99_toy", [("a", "1. a")], [], [False]).failures()[0]
+    assert "the solution run recorded 0" in solutions.Run("99_toy", [("a", "1. a")], [], [False], [None]).failures()[0]
+    assert "the run with the blanks recorded 0" in solutions.Run("99_toy", [("a", "1. a")], [True], [False]).failures()[0]
 
 
 def test_solution_notebooks_fill_in_every_blank():

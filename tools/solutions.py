@@ -16,9 +16,10 @@ Commands (``python -m tools.solutions``)::
 
     write [05 ...]   write lessons/solutions/NN_topic.ipynb, the lesson with its solutions
                      filled in (generated, not committed: see .gitignore)
-    run [05 ...]     execute each lesson once with the solutions filled in (every check must
-                     return True), then re-run only its exercise cells with the wrong answers in
-                     the same kernel (every check must return False); prints a table
+    run [05 ...]     execute each lesson once as the student gets it (every exercise cell
+                     first with its blanks: every check must return None, "not answered"), with
+                     the solutions filled in (every check must return True) and with the wrong
+                     answers (every check must return False), in one kernel; prints a table
 
 ``tests/test_exercises.py`` runs the same under ``VISLIB_MODEL=fashion_cnn VISLIB_FAST=1``.
 """
@@ -213,6 +214,7 @@ class Run:
     exercises: list[tuple[str, str]] = field(default_factory=list)   # (blank, check name) in check order
     solution: list = field(default_factory=list)                      # what each check returned
     wrong: list = field(default_factory=list)
+    blank: list = field(default_factory=list)
     seconds: float = 0.0
     wrong_seconds: float = 0.0
 
@@ -221,6 +223,13 @@ class Run:
         if len(self.solution) != len(self.exercises) or len(self.wrong) != len(self.exercises):
             out.append(f"{self.name}: {len(self.exercises)} checks expected, the solution run recorded "
                        f"{len(self.solution)} and the wrong-answer run {len(self.wrong)}")
+        if len(self.blank) != len(self.exercises):
+            out.append(f"{self.name}: {len(self.exercises)} checks expected, the run with the blanks "
+                       f"recorded {len(self.blank)}")
+        for (var, label), ok in zip(self.exercises, self.blank):
+            if ok is not None:
+                out.append(f"{self.name}: exercise {label!r}: the unanswered blank {var!r} gives "
+                           f"{ok} (expected None, 'not answered')")
         for (var, label), ok in zip(self.exercises, self.solution):
             if ok is not True:
                 out.append(f"{self.name}: exercise {label!r}: the reference solution of {var!r} is refused "
@@ -241,7 +250,11 @@ def _recorded(cell) -> list:
 
 
 def run(name: str, timeout: int = 600) -> Run:
-    """Execute lesson ``name`` once with its solutions, then its exercise cells with the wrong answers.
+    """Execute lesson ``name`` once, every exercise cell three times in place: as the student
+    gets it (with its blanks), with the solutions and with the wrong answers.
+
+    So this run also executes every cell of the notebook as committed (what ``pytest --nbval-lax``
+    would check), and ``make test`` needs no second nbval run of the lessons under this profile.
 
     Raises:
         nbclient.exceptions.CellExecutionError: a cell fails (the lesson, a solution or a wrong answer).
@@ -259,6 +272,8 @@ def run(name: str, timeout: int = 600) -> Run:
             continue
         if i in exercise_cells(nb):
             result.exercises += checks(cell.source)
+            cells += [nbformat.v4.new_code_cell(cell.source), nbformat.v4.new_code_cell(REPORT)]
+            reports.append(("blank", len(cells) - 1))
             cells += [nbformat.v4.new_code_cell(fill(cell.source, ex, "solution")), nbformat.v4.new_code_cell(REPORT)]
             reports.append(("solution", len(cells) - 1))
             cells += [nbformat.v4.new_code_cell(fill(cell.source, ex, "wrong")), nbformat.v4.new_code_cell(REPORT)]
@@ -287,7 +302,7 @@ def run(name: str, timeout: int = 600) -> Run:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.solutions", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["write", "run", "check"],
-                        help="write: solution notebooks; run: execute with solutions and wrong answers; "
+                        help="write: solution notebooks; run: execute with the blanks, solutions and wrong answers; "
                              "check: every blank has a solution and a wrong answer (no kernel)")
     parser.add_argument("lesson", nargs="*", help="numbers (05) or names; default: every lesson")
     args = parser.parse_args(argv)
@@ -316,11 +331,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         bad += r.failures()
         verdict = lambda v: {True: "ok", False: "refused", None: "unanswered"}.get(v, str(v))  # noqa: E731
-        for (var, label), s, w in zip(r.exercises, r.solution, r.wrong):
-            print(f"{name:28s} {label:36s} solution {verdict(s):10s} wrong {verdict(w)}")
+        for (var, label), s, w, e in zip(r.exercises, r.solution, r.wrong, r.blank):
+            print(f"{name:28s} {label:36s} blank {verdict(e):10s} solution {verdict(s):10s} wrong {verdict(w)}")
         print(f"{name:28s} {r.seconds:6.1f} s (wrong answers {r.wrong_seconds:.1f} s)")
     print(f"total {time.monotonic() - total:.0f} s")
-    print("\n".join(bad) or "every solution accepted, every wrong answer refused")
+    print("\n".join(bad) or "every blank unanswered, every solution accepted, every wrong answer refused")
     return 1 if bad else 0
 
 

@@ -53,18 +53,6 @@ class Visualization(NamedTuple):
 
 
 # ---------------------------------------------------------------- shared bits
-def _steps(steps: int | None) -> int:
-    if steps is None:
-        return budget(200, 40)
-    return checks.count(steps, "steps", high=100_000)
-
-
-def _record_every(record_every: int | None, steps: int) -> int:
-    if record_every is None:
-        return max(1, steps // 10)
-    return checks.count(record_every, "record_every", high=100_000)
-
-
 def _to_display(cm: CourseModel, z: np.ndarray) -> np.ndarray:
     """Network input (1, H, W, C) -> display image (H, W, C)."""
     return np.asarray(cm.deprocess(np.asarray(z)))[0]
@@ -131,8 +119,9 @@ def _class_step(cm: CourseModel, param: str, decorrelate: bool):
                 objective = score - penalty
             g = tape.gradient(objective, v)
             v, m, s = optimize.adam(v, g, m, s, k, lr)
-            return v, m, s, render(v), score
-        return step
+            return v, m, s, score
+        # the image itself is only needed for frames: rendered then, not at every step
+        return step, tf.function(render)
     return graph.cached(cm.model, ("class_model_step", param, decorrelate), build)
 
 
@@ -201,8 +190,8 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
     cm = as_course(model)
     t = int(checks.targets(target, 1, cm.num_classes)[0])
     seed = checks.count(seed, "seed", low=0, high=2**32 - 1)
-    steps = _steps(steps)
-    every = _record_every(record_every, steps)
+    steps = optimize.check_steps(steps, budget(200, 40))
+    every = optimize.check_record_every(record_every, steps)
     param = checks.choice(param, ["pixel", "fourier"], "param")
     checks.flag(decorrelate, "decorrelate")
     checks.in_range(l2, 0, 1e6, "l2")
@@ -223,6 +212,8 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
         span = hi - lo
     rng = np.random.default_rng(seed)
     step = _class_step(cm, param, bool(decorrelate))
+    if param == "fourier":
+        step, render = step
     consts = [tf.constant(t, tf.int32), tf.constant(float(l2), tf.float32),
               tf.constant(float(lr), tf.float32), tf.constant(span)]
     moves = optimize.draw_transforms(rng, steps, jitter, scale, rotate)
@@ -238,8 +229,7 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
     scores, frames, frame_steps = [], [_to_display(cm, z)], [0]
     for s in range(steps):
         if param == "fourier":
-            v, m, s_, z, score = step(v, m, s_, tf.constant(s + 1), *consts, tf.constant(moves[s]))
-            z = np.asarray(z)
+            v, m, s_, score = step(v, m, s_, tf.constant(s + 1), *consts, tf.constant(moves[s]))
         else:
             z_new, score = step(tf.constant(z), *consts, tf.constant(moves[s]))
             z = np.asarray(z_new)
@@ -249,6 +239,8 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
                 z = np.clip(z, lo, hi)
         scores.append(float(score))
         if (s + 1) % every == 0 or s + 1 == steps:
+            if param == "fourier":
+                z = np.asarray(render(v))
             frames.append(_to_display(cm, z))
             frame_steps.append(s + 1)
     return Visualization(frames[-1], np.asarray(scores, np.float32), np.stack(frames),
@@ -434,8 +426,8 @@ def activation_maximization(model, layer: str | None = None, unit: int | None = 
         raise ValueError(f"unit is None; pass a unit of layer {layer!r}: 0..{n_units - 1}")
     unit = checks.count(unit, "unit", low=0, high=n_units - 1)
     seed = checks.count(seed, "seed", low=0, high=2**32 - 1)
-    steps = _steps(steps)
-    every = _record_every(record_every, steps)
+    steps = optimize.check_steps(steps, budget(200, 40))
+    every = optimize.check_record_every(record_every, steps)
     checks.in_range(lr, 1e-6, 1e4, "lr")
     lo, hi = cm.pixel_range
     if not (np.isfinite(lo) and np.isfinite(hi)):
@@ -455,8 +447,8 @@ def activation_maximization(model, layer: str | None = None, unit: int | None = 
     seed_input = (rng.uniform(-0.1, 0.1, (1, *cm.input_shape)) * span).astype(np.float32)
 
     def display(u) -> np.ndarray:
-        x = np.clip(np.asarray(u, np.float32)[0] + center, lo, hi)
-        return np.round(x).astype(np.uint8) if cm.pixel_range == (0.0, 255.0) else x
+        return optimize.to_display(np.asarray(u, np.float32)[0] + center, lo, hi,
+                                   cm.pixel_range == (0.0, 255.0))
 
     scores, frames, frame_steps = [], [display(seed_input)], [0]
 

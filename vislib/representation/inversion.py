@@ -92,7 +92,7 @@ def _step(cm: CourseModel, layer: str, alpha: float, beta: float):
 
 def invert(model, images, layer: str, steps: int | None = None, lr: float = 0.05,
            alpha: float = 6.0, lambda_alpha: float = 1e-3, beta: float = 2.0,
-           lambda_tv: float | None = None, jitter: int | None = None,
+           lambda_tv: float | None = None, jitter: int = 0,
            record_every: int | None = None, seed: int = 0) -> Inversion:
     """Reconstruct images from their activations at ``layer``.
 
@@ -145,8 +145,8 @@ def invert(model, images, layer: str, steps: int | None = None, lr: float = 0.05
                          "vislib.as_course(model, pixel_range=(low, high), ...)")
     graph.check_layer(cm.model, layer, graph.inner_layer_names(cm.model))
     x0 = cm.check(images)
-    steps = checks.count(budget(200, 50) if steps is None else steps, "steps", high=100_000)
-    every = max(1, steps // 10) if record_every is None else checks.count(record_every, "record_every", high=100_000)
+    steps = optimize.check_steps(steps, budget(200, 50))
+    every = optimize.check_record_every(record_every, steps)
     seed = checks.count(seed, "seed", low=0, high=2**32 - 1)
     checks.in_range(lr, 1e-6, 10, "lr")
     checks.in_range(alpha, 1, 12, "alpha")
@@ -154,7 +154,6 @@ def invert(model, images, layer: str, steps: int | None = None, lr: float = 0.05
     checks.in_range(beta, 1, 4, "beta")
     size = min(cm.input_size)
     lambda_tv = size / 224 if lambda_tv is None else checks.in_range(lambda_tv, 0, 1e6, "lambda_tv")
-    jitter = 0 if jitter is None else jitter
     jitter, _, _ = optimize.check_transforms(jitter, 0.0, 0.0, size)
 
     center, half = (lo + hi) / 2.0, (hi - lo) / 2.0
@@ -168,8 +167,7 @@ def invert(model, images, layer: str, steps: int | None = None, lr: float = 0.05
     consts = [tf.constant(float(v)) for v in (lambda_alpha, lambda_tv, lr)]
 
     def display(u) -> np.ndarray:
-        x = np.clip(center + half * np.asarray(u), lo, hi)
-        return np.round(x).astype(np.uint8) if (lo, hi) == (0.0, 255.0) else x.astype(np.float32)
+        return optimize.to_display(center + half * np.asarray(u), lo, hi, (lo, hi) == (0.0, 255.0))
 
     start_error = np.asarray(error(u, target))
     losses, frames, frame_steps = [], [display(u)], [0]

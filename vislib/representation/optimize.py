@@ -31,6 +31,26 @@ _COLOR_SQRT = np.array([[0.26, 0.09, 0.02],
 COLOR_BASIS = (_COLOR_SQRT / np.max(np.linalg.norm(_COLOR_SQRT, axis=0))).astype(np.float32)
 
 
+# ---------------------------------------------------------------- the loop around a step
+def check_steps(steps, default: int) -> int:
+    """Checked number of steps; ``default`` when ``steps`` is None."""
+    return default if steps is None else checks.count(steps, "steps", high=100_000)
+
+
+def check_record_every(record_every, steps: int) -> int:
+    """Checked frame interval; ten frames over the run when None."""
+    if record_every is None:
+        return max(1, steps // 10)
+    return checks.count(record_every, "record_every", high=100_000)
+
+
+def to_display(x, lo: float, hi: float, as_uint8: bool) -> np.ndarray:
+    """Pixels clipped to [lo, hi]; rounded to uint8 for 0-255 course profiles,
+    so the image shown is exactly one a photo could be."""
+    x = np.clip(np.asarray(x, np.float32), lo, hi)
+    return np.round(x).astype(np.uint8) if as_uint8 else x
+
+
 # ---------------------------------------------------------------- transformations
 def check_transforms(jitter, scale, rotate, size: int) -> tuple[int, float, float]:
     """Checked (jitter pixels, scale fraction, rotation degrees)."""
