@@ -57,7 +57,10 @@ def _fake_flowers(size=(224, 224), as_arrays=True, limit=None, split=(0.7, 0.15,
     for k, labels in parts.items():
         out[k] = (rng.integers(0, 256, (len(labels), *size, 3), dtype=_np.uint8), _np.array(labels))
     return out
-_vd.flowers = _fake_flowers
+# every name a lesson can reach it by: vislib.flowers resolves lazily from vislib.data.datasets,
+# so patching vislib.data alone left the lessons on the real (offline: failing) loader
+import vislib as _vl, vislib.data.datasets as _vdd
+_vd.flowers = _vdd.flowers = _vl.flowers = _fake_flowers
 '''
 
 CELL_MEMORY = r'''
