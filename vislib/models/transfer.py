@@ -334,6 +334,13 @@ def train_batch_size(model) -> int:
     return int(min(16, max(4, graph.batch_size_for(cm.model, kind="gradient"))))
 
 
+def _eval_batch(net: keras.Model) -> int:
+    """Evaluation batch size of a whole network: at most 64, fewer where 64 images'
+    activations would not fit the inference budget (VGG16 at 224 px: 64 images held
+    1.6 GB in the first two conv layers alone)."""
+    return int(min(64, graph.batch_size_for(net, kind="forward")))
+
+
 def _stack_outputs(net: keras.Model, base: str, x: np.ndarray, batch_size: int, show: bool,
                    desc: str) -> np.ndarray:
     """Outputs of ``net``'s layer ``base`` for the preprocessed inputs ``x``,
@@ -599,7 +606,7 @@ def train(model, train_data, val_data=None, test_data=None, class_names: Sequenc
             ft = _stack_outputs(net, cut, prep(test[0]), batch_size, verbose, "test features")
             acc["transfer"] = float(head.evaluate(ft, test[1], verbose=0, batch_size=64)[1])
         else:
-            acc["transfer"] = float(net.evaluate(prep(test[0]), test[1], verbose=0, batch_size=64)[1])
+            acc["transfer"] = float(net.evaluate(prep(test[0]), test[1], verbose=0, batch_size=_eval_batch(net))[1])
 
     # ---- the same network from random weights, all trainable
     result_scratch = None
@@ -620,13 +627,13 @@ def train(model, train_data, val_data=None, test_data=None, class_names: Sequenc
             h = _train_epoch(step, xs, y, bs, rng)
             precise_bn(raw, xs)
             if vs is not None:
-                loss, accuracy = raw.evaluate(*vs, verbose=0, batch_size=64)[:2]
+                loss, accuracy = raw.evaluate(*vs, verbose=0, batch_size=_eval_batch(raw))[:2]
                 h = dict(h, val_loss=[float(loss)], val_accuracy=[float(accuracy)])
             hs = _merge(hs, h)
         histories["scratch"] = hs
         if test is not None:
             acc["scratch"] = float(raw.evaluate(prep(resize_images(test[0], size)), test[1], verbose=0,
-                                                batch_size=64)[1])
+                                                batch_size=_eval_batch(raw))[1])
         result_scratch = _course(raw, cm, names, name, "from scratch")
     return TransferResult(transfer=_course(net, cm, names, name, "transfer"), scratch=result_scratch,
                           histories=histories, fine_tune_from=epochs if fine_tune_epochs else None,
