@@ -77,7 +77,8 @@ def _blur(z: np.ndarray, sigma: float) -> np.ndarray:
 
 # ---------------------------------------------------------------- class model by hand
 def _class_step(cm: CourseModel, param: str, decorrelate: bool):
-    """A compiled gradient-ascent step, once per model and parameterization.
+    """A compiled gradient-ascent step and, for ``"fourier"``, the compiled renderer of the
+    image (None for ``"pixel"``), once per model and parameterization.
 
     ``"pixel"``: the variable is the network input; a step of ``lr`` times the
     input range along the gradient divided by its root mean square.
@@ -99,7 +100,7 @@ def _class_step(cm: CourseModel, param: str, decorrelate: bool):
                 g = tape.gradient(objective, z)
                 g = g / (tf.sqrt(tf.reduce_mean(tf.square(g))) + 1e-12)  # normalised step
                 return z + lr * span * g, score
-            return step
+            return step, None                                       # the variable is the image
 
         lo, hi = (float(v) for v in cm.pixel_range)
         h, w = cm.input_size
@@ -211,9 +212,7 @@ def class_model(model, target: int, steps: int | None = None, l2: float = 1.0,
         lo, hi = bounds
         span = hi - lo
     rng = np.random.default_rng(seed)
-    step = _class_step(cm, param, bool(decorrelate))
-    if param == "fourier":
-        step, render = step
+    step, render = _class_step(cm, param, bool(decorrelate))
     consts = [tf.constant(t, tf.int32), tf.constant(float(l2), tf.float32),
               tf.constant(float(lr), tf.float32), tf.constant(span)]
     moves = optimize.draw_transforms(rng, steps, jitter, scale, rotate)
