@@ -79,6 +79,18 @@ def test_nearest_neighbors_many_queries_match_brute_force():
         vislib.nearest_neighbors(f, [0, 300], k=2)
 
 
+def test_nearest_neighbors_in_small_chunks_gives_the_same_answer(monkeypatch):
+    # wide rows (pixels) are compared a few query rows at a time; the chunking must not change a result
+    from vislib.representation import embedding
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=(60, 40)).astype(np.float32)
+    queries = np.arange(60)
+    whole = {m: vislib.nearest_neighbors(f, queries, k=5, metric=m) for m in ("cosine", "euclidean")}
+    monkeypatch.setattr(embedding, "_CHUNK_BYTES", 3 * 40 * 4)    # three query rows per chunk: 20 chunks
+    for m, expected in whole.items():
+        np.testing.assert_array_equal(vislib.nearest_neighbors(f, queries, k=5, metric=m), expected)
+
+
 def test_nearest_neighbors_bad_inputs():
     f = np.eye(4, dtype=np.float32)
     with pytest.raises(ValueError, match="1 <= k <= 3"):

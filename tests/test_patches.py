@@ -100,6 +100,12 @@ def test_all_channels_in_one_scan_match_single_calls(fashion, fashion_images):
         assert all(p.channel == c for p in every[c])
     two = vislib.max_activating_patches(fashion, layer, [3, 4], fashion_images, k=2)
     assert sorted(two) == [3, 4]
+    # precomputed maps (lesson 04) are scanned in the same batches and give the same patches
+    maps = vislib.activations(fashion, fashion_images, layer)[layer]
+    given = vislib.max_activating_patches(fashion, layer, "all", fashion_images, k=5, batch_size=9, maps=maps)
+    for c in range(64):
+        assert [(p.image_index, p.position) for p in given[c]] == [(p.image_index, p.position) for p in every[c]], c
+        np.testing.assert_allclose([p.value for p in given[c]], [p.value for p in every[c]], rtol=1e-5)
 
 
 def test_efficientnet_lite0_patches_through_depthwise_convs_and_adds(lite0, lite0_photos):

@@ -253,13 +253,17 @@ probe = images[:6]                                             # the six photos 
 to_layer = keras.Model(cm.model.inputs, cm.model.get_layer(probe_layer).output)
 
 def unit_gradient(i, j):
-    # |d (sum over channels of unit (i, j)) / d pixel|, summed over colours, each image's map summing to 1
-    x = tf.convert_to_tensor(probe)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        a = to_layer(cm.preprocess(x), training=False)
-        s = tf.reduce_sum(a[:, i, j, :])
-    g = np.abs(tape.gradient(s, x).numpy()).sum(-1)
+    # |d (sum over channels of unit (i, j)) / d pixel|, summed over colours, each image's map summing to 1;
+    # one image per tape: a tape keeps every layer's output until tape.gradient returns
+    g = []
+    for image in probe:
+        x = tf.convert_to_tensor(image[None])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            a = to_layer(cm.preprocess(x), training=False)
+            s = tf.reduce_sum(a[0, i, j, :])
+        g.append(np.abs(tape.gradient(s, x).numpy()[0]).sum(-1))
+    g = np.stack(g)
     return g / g.sum(axis=(1, 2), keepdims=True)
 
 gh, gw = rf_top.map_size

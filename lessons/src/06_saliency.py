@@ -72,7 +72,8 @@ print(len(images), "images; top-1:", [cm.class_names[c] for c in top1])
 # (so the preprocessing sits inside the tape). Each image's score depends only on its own
 # pixels, so one tape over the sum of the scores gives every image's gradient. An eager
 # tape keeps every layer's output of every image until `tape.gradient` returns (about
-# 60 MB per photo on VGG16), so on heavy networks we take only the first two photos here.
+# 60 MB per photo on VGG16, 100 MB on EfficientNet-Lite0), so on the photo networks we take
+# only the first three photos here (two on VGG16).
 
 # %%
 import keras
@@ -81,7 +82,7 @@ import tensorflow as tf
 head = cm.model.layers[-1]                          # Dense classifier (softmax inside)
 body = keras.Model(cm.model.inputs, head.input)     # everything before it, same weights
 
-n_hand = cm.pick(clothes=len(images), photos=len(images), heavy=2)   # VGG16: two photos keep the tape under Binder's 2 GB
+n_hand = cm.pick(clothes=len(images), photos=3, heavy=2)   # a few photos keep the tape under Binder's 2 GB
 x = tf.convert_to_tensor(images[:n_hand])           # display pixels, 0-255
 with tf.GradientTape() as tape:
     tape.watch(x)

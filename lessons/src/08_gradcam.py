@@ -115,8 +115,8 @@ else:
 if gcm is not None:
     gap = gcm.model.layers[-2]                                        # GlobalAveragePooling2D
     dense = gcm.model.layers[-1]                                      # Dense classifier
-    feats = keras.Model(gcm.model.inputs, gap.input)                  # the last feature maps A^k
-    A_gap = np.asarray(feats(gcm.preprocess(gimages), training=False))      # (N, h, w, K)
+    feat_layer = gap.input._keras_history.operation.name             # the layer whose maps GAP averages
+    A_gap = vislib.activations(gcm, gimages, feat_layer)[feat_layer]  # the last feature maps A^k (lesson 03): (N, h, w, K)
     g_top = gcm.predict(gimages).argmax(1)
     w_c = np.asarray(dense.kernel)[:, g_top]                          # (K, N): w^c_k for each image's class
     cam_hand = np.maximum(np.einsum("nhwk,kn->nhw", A_gap, w_c), 0)   # sum_k w^c_k A^k, ReLU

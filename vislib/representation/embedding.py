@@ -95,8 +95,13 @@ def embed(features, method: str = "tsne", n_components: int = 2, perplexity: flo
         return tsne.fit_transform(f).astype(np.float32)
 
 
-def _unit_rows(f: np.ndarray) -> np.ndarray:
-    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+_CHUNK_BYTES = 2**25   # query rows copied at a time by nearest_neighbors (32 MB)
+
+
+def _row_sq_norms(f: np.ndarray) -> np.ndarray:
+    """Squared length of every row, in float64, one row at a time: on the whole matrix numpy would
+    square a copy of it first (the pixels of 300 photos: 0.18 GB)."""
+    return np.array([np.dot(r, r) for r in (row.astype(np.float64) for row in f)])
 
 
 def nearest_neighbors(features, query_index, k: int = 5, metric: str = "cosine") -> np.ndarray:
@@ -130,14 +135,18 @@ def nearest_neighbors(features, query_index, k: int = 5, metric: str = "cosine")
     k = checks.count(k, "k", low=1, high=n - 1)
     checks.choice(metric, METRICS, "metric")
     out = np.empty((len(qs), k), np.int64)
-    fu = _unit_rows(f) if metric == "cosine" else f
-    sq = (f.astype(np.float64) ** 2).sum(1) if metric == "euclidean" else None
-    for start in range(0, len(qs), 256):          # bounded memory: 256 x N distances at a time
-        chunk = qs[start:start + 256]
+    sq = _row_sq_norms(f)
+    norm = np.maximum(np.sqrt(sq), 1e-12)
+    # bounded memory, no copy of the features: a chunk of query rows (at most 256, and at most
+    # 32 MB of them for wide rows such as pixels) against all rows at a time
+    rows = int(max(1, min(256, _CHUNK_BYTES // max(1, f.shape[1] * f.itemsize))))
+    for start in range(0, len(qs), rows):
+        chunk = qs[start:start + rows]
+        dot = (f[chunk] @ f.T).astype(np.float64)
         if metric == "cosine":
-            dist = 1.0 - (fu[chunk] @ fu.T).astype(np.float64)
+            dist = 1.0 - dot / norm[chunk, None] / norm[None, :]
         else:
-            dist = sq[chunk, None] + sq[None, :] - 2.0 * (f[chunk] @ f.T).astype(np.float64)
+            dist = sq[chunk, None] + sq[None, :] - 2.0 * dot
         dist[np.arange(len(chunk)), chunk] = np.inf
         order = np.argsort(dist, axis=1, kind="stable")[:, :k]
         out[start:start + len(chunk)] = order
